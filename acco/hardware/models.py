@@ -1,0 +1,102 @@
+"""Frozen hardware model: one core = operational (MAC) array + memory hierarchy.
+
+A memory *level* is one entry of the hardware file: an instance (size, bandwidth,
+costs, ports) placed in the hierarchy for one or more memory operands (I1, I2, O),
+physically replicated over the array dimensions it does not serve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from acco.frozendict import FrozenDict
+
+MEMORY_OPERANDS: tuple[str, ...] = ("I1", "I2", "O")
+#: tl = read out to low, fh = write in by high, fl = write in by low, th = read out to high
+DIRECTIONS: tuple[str, ...] = ("tl", "fh", "fl", "th")
+PORT_KINDS: tuple[str, ...] = ("read", "write", "read_write")
+
+
+@dataclass(frozen=True)
+class Port:
+    """A physical memory port; `kind` is read, write or read_write."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class MemoryInstance:
+    """One physical memory macro (sizes in bits, bandwidths in bits/cycle, costs in pJ per word)."""
+
+    name: str
+    size: int
+    r_bw: int
+    w_bw: int
+    r_bw_min: int
+    w_bw_min: int
+    r_cost: float
+    w_cost: float
+    area: float = 0.0
+    latency: int = 1
+    ports: tuple[Port, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryLevel:
+    """A memory instance placed in the hierarchy.
+
+    `port_allocation[mem_op][direction]` names the port carrying that traffic;
+    `served_dimensions` are the array dims over which a single instance is shared.
+    `index` is the position in the hardware file (bottom-up order).
+    """
+
+    instance: MemoryInstance
+    operands: tuple[str, ...]
+    port_allocation: FrozenDict[str, FrozenDict[str, str]]
+    served_dimensions: frozenset[str]
+    index: int
+
+    @property
+    def name(self) -> str:
+        return self.instance.name
+
+
+@dataclass(frozen=True)
+class OperationalArray:
+    """The MAC array: named dimensions with sizes, energy per MAC (pJ)."""
+
+    dimensions: FrozenDict[str, int]
+    unit_energy: float
+    unit_area: float = 0.0
+
+    @property
+    def total_units(self) -> int:
+        return prod(self.dimensions.values())
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A single-core accelerator: operational array + memory levels listed bottom-up."""
+
+    name: str
+    array: OperationalArray
+    levels: tuple[MemoryLevel, ...]
+
+    def chain(self, mem_op: str) -> tuple[MemoryLevel, ...]:
+        """Memory levels holding `mem_op`, innermost first."""
+        return tuple(lv for lv in self.levels if mem_op in lv.operands)
+
+    def instance_count(self, level: MemoryLevel) -> int:
+        """Physical copies of a level: product of the array dims it does not serve."""
+        return prod(s for d, s in self.array.dimensions.items() if d not in level.served_dimensions)
+
+    def level_by_name(self, name: str) -> MemoryLevel:
+        for lv in self.levels:
+            if lv.name == name:
+                return lv
+        raise KeyError(name)
+
+    def top_level(self, mem_op: str) -> MemoryLevel:
+        return self.chain(mem_op)[-1]
