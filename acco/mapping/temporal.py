@@ -20,5 +20,8 @@ class TemporalMapping:
         """Build from a plain {op: [[(dim, size), ...], ...]} dict."""
         return cls(FrozenDict((op, tuple(tuple((str(a), int(b)) for a, b in lv) for lv in per)) for op, per in d.items()))
 
+    def __getitem__(self, op: str) -> tuple[tuple[Loop, ...], ...]:
+        return self.levels[op]
+
     def as_dict(self) -> dict[str, list[list[list]]]:
         return {op: [[[d, s] for d, s in lv] for lv in per] for op, per in self.levels.items()}

@@ -1,0 +1,151 @@
+"""Command-line interface: `python -m acco validate FILE...` (more subcommands register in build_parser).
+
+Each subcommand is a function `(args) -> exit code` attached with `set_defaults(func=...)`;
+main() turns any InputError into one `error: <message>` line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from acco.io.errors import InputError
+from acco.io.hardware import accelerator_from_yaml
+from acco.io.workload import workload_from_yaml
+from acco.io.yamlfile import Field, read_yaml
+
+if TYPE_CHECKING:
+    from acco.cost import LayerCost
+
+EXIT_OK = 0
+EXIT_INPUT_ERROR = 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def validate_file(path: str | os.PathLike[str]) -> str:
+    """Check one input file, telling hardware from workload by its top-level key; return a one-line summary."""
+    data = read_yaml(path)
+    doc = Field.root(path, data)
+    if isinstance(data, dict) and "memories" in data:
+        acc = accelerator_from_yaml(doc)
+        return f"hardware {acc.name}: {acc.array.total_units} MACs, {len(acc.levels)} memories"
+    if isinstance(data, dict) and "layers" in data:
+        wl = workload_from_yaml(doc)
+        return f"workload {wl.name}: {len(wl.layers)} layers"
+    if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
+        raise doc.error(
+            "a hardware file (top-level 'memories') or a workload file (top-level 'layers')",
+            "a temporal mapping, which cannot be validated alone: it is checked against a layer and "
+            "a hardware (python -m acco layer HW.yaml WL.yaml --layer ID --temporal-mapping FILE)",
+        )
+    raise doc.error(
+        "a hardware file (top-level 'memories') or a workload file (top-level 'layers')",
+        "a mapping without either" if isinstance(data, dict) else None,
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """`validate FILE...`: print `OK <file>` or the located error for each file; exit 2 if any failed."""
+    failed = 0
+    for file in args.files:
+        try:
+            summary = validate_file(file)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"OK {file} ({summary})")
+    return EXIT_INPUT_ERROR if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per command; each sets `func` to its handler."""
+    parser = argparse.ArgumentParser(
+        prog="python -m acco",
+        description="ACCO: causal + depth-first scheduling of spatio-temporal CNNs on edge DNN accelerators.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "validate",
+        help="check hardware and workload YAML files",
+        description="Check input files (hardware or workload, told apart by content); "
+        "print one located error per bad file.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="hardware or workload YAML files")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "layer",
+        help="evaluate one layer under a given temporal mapping",
+        description="Per-layer cost model: memory word accesses per level, energy (pJ), latency (cycles).",
+    )
+    p.add_argument("hardware", metavar="HW.yaml")
+    p.add_argument("workload", metavar="WL.yaml")
+    p.add_argument("--layer", type=int, required=True, metavar="ID", help="layer id in the workload")
+    p.add_argument("--temporal-mapping", required=True, metavar="FILE", help="temporal mapping YAML (docs/inputs.md)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_layer)
+    return parser
+
+
+def _num(x: float) -> str:
+    """Word counts are integral in most cases; show fractions only where the model produces them."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def format_layer_cost(cost: "LayerCost") -> str:
+    """Human-readable report of one layer evaluation: per-level accesses and energy, then the totals."""
+    lines = [f"layer {cost.layer_id}"]
+    lines.append(f"  {'operand':<7} {'level':<12} {'rd->low':>14} {'wr<-high':>12} {'wr<-low':>14} {'rd->high':>12} {'energy pJ':>14}")
+    for op in cost.accesses:
+        for name, a, e in zip(cost.level_names[op], cost.accesses[op], cost.energy_per_level[op]):
+            w = [_num(x) for x in (a.tl, a.fh, a.fl, a.th)]
+            lines.append(f"  {op:<7} {name:<12} {w[0]:>14} {w[1]:>12} {w[2]:>14} {w[3]:>12} {e:>14,.2f}")
+    lines.append(f"  energy total  {cost.energy_total:,.2f} pJ (MAC {cost.mac_energy:,.2f}, memory {cost.mem_energy:,.2f})")
+    lines.append(
+        f"  latency       {cost.latency_total2:,.0f} cycles = ideal temporal {cost.ideal_temporal_cycle:,} "
+        f"+ stall {cost.stall_slack:,.0f} + on-loading {cost.onloading:,.0f} + off-loading {cost.offloading:,.0f}"
+    )
+    lines.append(
+        f"  utilisation   spatial {cost.spatial_utilization:.1%}, overall {cost.mac_utilization:.1%} "
+        f"(ideal {cost.ideal_cycle:,} cycles)"
+    )
+    return "\n".join(lines)
+
+
+def cmd_layer(args: argparse.Namespace) -> int:
+    """`layer HW WL --layer ID --temporal-mapping TM`: evaluate one layer under a given temporal mapping."""
+    import json
+
+    from acco.api import evaluate_layer
+    from acco.cost import MappingDoesNotFit
+
+    try:
+        cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping)
+    except MappingDoesNotFit as e:
+        raise InputError(str(args.temporal_mapping), "", "a temporal mapping whose tiles fit every memory", str(e)) from None
+    if args.json:
+        print(json.dumps(cost.as_dict(), indent=2))
+    else:
+        print(format_layer_cost(cost))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; any InputError from any subcommand is printed as `error: <message>` with exit code 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
