@@ -86,10 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("hardware", metavar="HW.yaml")
     p.add_argument("workload", metavar="WL.yaml")
     p.add_argument("--layer", type=int, required=True, metavar="ID", help="layer id in the workload")
-    p.add_argument("--temporal-mapping", required=True, metavar="FILE", help="temporal mapping YAML (docs/inputs.md)")
+    p.add_argument("--temporal-mapping", metavar="FILE",
+                   help="evaluate this temporal mapping (docs/inputs.md) instead of searching one")
+    p.add_argument("--mapper", choices=["loma"], default="loma", help="temporal mapping search (default loma)")
+    p.add_argument("--lpf-limit", type=_positive_int, default=6, metavar="N", help="LOMA loop-prime-factor limit (default 6)")
+    p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a positive integer."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
 
 
 def _num(x: float) -> str:
@@ -114,6 +129,12 @@ def format_layer_cost(cost: "LayerCost") -> str:
         f"  utilisation   spatial {cost.spatial_utilization:.1%}, overall {cost.mac_utilization:.1%} "
         f"(ideal {cost.ideal_cycle:,} cycles)"
     )
+    if cost.temporal_mapping is not None:
+        lines.append("  temporal mapping (per memory level, innermost loop first)")
+        for op, levels in cost.temporal_mapping.levels.items():
+            parts = [" ".join(f"{d}{s}" for d, s in lv) or "-" for lv in levels]
+            names = cost.level_names.get(op, ())
+            lines.append(f"    {op}: " + " | ".join(f"{n}: {p}" for n, p in zip(names, parts)))
     return "\n".join(lines)
 
 
@@ -121,17 +142,30 @@ def cmd_layer(args: argparse.Namespace) -> int:
     """`layer HW WL --layer ID --temporal-mapping TM`: evaluate one layer under a given temporal mapping."""
     import json
 
-    from acco.api import evaluate_layer
+    from acco.api import evaluate_layer, search_layer
     from acco.cost import MappingDoesNotFit
+    from acco.search import LomaConfig
 
-    try:
-        cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping)
-    except MappingDoesNotFit as e:
-        raise InputError(str(args.temporal_mapping), "", "a temporal mapping whose tiles fit every memory", str(e)) from None
+    search = None
+    if args.temporal_mapping:
+        try:
+            cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping)
+        except MappingDoesNotFit as e:
+            raise InputError(str(args.temporal_mapping), "", "a temporal mapping whose tiles fit every memory", str(e)) from None
+    else:
+        search = search_layer(args.hardware, args.workload, args.layer, LomaConfig(args.lpf_limit, args.opt))
+        cost = search.cost
     if args.json:
-        print(json.dumps(cost.as_dict(), indent=2))
+        d = cost.as_dict()
+        if search is not None:
+            d["search"] = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt,
+                           "orderings": search.orderings, "valid": search.valid, "seconds": search.seconds}
+        print(json.dumps(d, indent=2))
     else:
         print(format_layer_cost(cost))
+        if search is not None:
+            print(f"  search        LOMA lpf {args.lpf_limit}, opt {args.opt}: {search.orderings} orderings "
+                  f"({search.valid} fit) in {search.seconds:.2f} s")
     return EXIT_OK
 
 

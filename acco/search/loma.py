@@ -1,0 +1,153 @@
+"""LOMA: exhaustive search over the distinct orderings of the loop prime factors (LPFs).
+
+Temporal loop sizes are factorised into primes; `lpf_limit` merges the smallest factors of the
+dimension with most factors until the limit holds. Every distinct ordering is allocated to the
+memories and costed; the first ordering with the strictly best objective wins, as in ACCO's LOMA
+(orderings are visited in the order of Williams' multiset prefix-shift algorithm).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from math import ceil, factorial, prod
+from typing import Iterator
+
+from acco.cost.model import LayerCost, MappingDoesNotFit, evaluate
+from acco.hardware.models import Accelerator
+from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
+from acco.search.allocator import DoesNotFit, allocate
+from acco.workload.layer import Layer
+
+OBJECTIVES = ("energy", "latency", "edp")
+
+
+@dataclass(frozen=True)
+class LomaConfig:
+    """LOMA settings: the LPF limit (None = no merging) and the objective."""
+
+    lpf_limit: int | None = 6
+    objective: str = "energy"
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.lpf_limit is not None and self.lpf_limit < 1:
+            raise ValueError(f"lpf_limit must be positive, got {self.lpf_limit}")
+
+
+def temporal_loop_sizes(layer: Layer, spatial: SpatialMapping) -> dict[str, int]:
+    """Temporal size per dim after spatial unrolling (dims in layer order; fully unrolled dims dropped)."""
+    sizes = dict(layer.loop_sizes)
+    for _, d, s in spatial.unrolling:
+        q = ceil(round(sizes[d] / s, 9))
+        if q == 1:
+            del sizes[d]
+        else:
+            sizes[d] = q
+    return sizes
+
+
+def _factorise(n: int) -> list[int]:
+    f, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            f.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        f.append(n)
+    return f
+
+
+def lpf_list(sizes: dict[str, int], lpf_limit: int | None) -> list[tuple[str, int]]:
+    """Loop prime factors per dim, merged (smallest two of the dim with most factors) down to the limit."""
+    pfs = {d: _factorise(s) for d, s in sizes.items()}
+    n = sum(len(v) for v in pfs.values())
+    # a limit below the number of dims cannot be met: stop once every dim is a single loop
+    while lpf_limit is not None and n > lpf_limit and any(len(v) > 1 for v in pfs.values()):
+        dim = max(pfs, key=lambda d: len(pfs[d]))  # first such dim on ties
+        f = sorted(pfs[dim])
+        merged = f[0] * f[1]  # p0*p1, or p0*p0 when the smallest factor repeats
+        pfs[dim] = sorted(f[2:] + [merged])
+        n -= 1
+    return [(d, p) for d in pfs for p in pfs[d]]
+
+
+def multiset_permutations(items: list) -> Iterator[tuple]:
+    """All distinct orderings of a multiset, in the order of Williams' prefix-shift algorithm (2009).
+
+    Starting from the non-increasing order, each step moves one element to the front; the element is
+    chosen by the two cursors i (and j = i + 1) of the published algorithm.
+    """
+    seq = sorted(items, reverse=True)
+    n = len(seq)
+    if n == 0:
+        yield ()
+        return
+    yield tuple(seq)
+    if n == 1:
+        return
+    i = n - 2
+    while i + 2 < n or seq[i + 1] < seq[0]:
+        j = i + 1
+        s = j if (j + 1 < n and seq[i] >= seq[j + 1]) else i
+        t = s + 1
+        v = seq.pop(t)
+        smaller = v < seq[0]
+        seq.insert(0, v)
+        i = 0 if smaller else i + 1
+        yield tuple(seq)
+
+
+def ordering_count(lpfs: list[tuple[str, int]]) -> int:
+    """Number of distinct orderings: n! / prod(multiplicity!)."""
+    counts: dict[tuple[str, int], int] = {}
+    for x in lpfs:
+        counts[x] = counts.get(x, 0) + 1
+    return factorial(len(lpfs)) // prod(factorial(c) for c in counts.values())
+
+
+def objective_value(cost: LayerCost, objective: str) -> float:
+    """The scalar the search minimises."""
+    if objective == "energy":
+        return cost.energy_total
+    if objective == "latency":
+        return cost.latency_total2
+    return cost.energy_total * cost.latency_total2
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Best mapping found, with search statistics."""
+
+    cost: LayerCost
+    orderings: int
+    valid: int
+    seconds: float
+
+
+def loma(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(), spatial: SpatialMapping | None = None) -> SearchResult:
+    """Exhaustive LOMA: allocate and cost every distinct LPF ordering, keep the first strictly best."""
+    t0 = time.perf_counter()
+    spatial = spatial or spatial_mapping_for(layer, acc)
+    lpfs = lpf_list(temporal_loop_sizes(layer, spatial), config.lpf_limit)
+    best: LayerCost | None = None
+    best_v = float("inf")
+    n = valid = 0
+    for ordering in multiset_permutations(lpfs):
+        n += 1
+        try:
+            tm = allocate(layer, acc, spatial, list(ordering))
+            cost = evaluate(layer, acc, tm, spatial)
+        except (DoesNotFit, MappingDoesNotFit):
+            continue
+        valid += 1
+        v = objective_value(cost, config.objective)
+        if v < best_v:
+            best, best_v = cost, v
+    if best is None:
+        raise DoesNotFit(
+            f"layer {layer.id}: no loop ordering of {n} fits the memory hierarchy of {acc.name}"
+        )
+    return SearchResult(best, n, valid, time.perf_counter() - t0)
