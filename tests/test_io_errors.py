@@ -438,6 +438,12 @@ def test_non_constant_operand_without_source(tmp_path: Path) -> None:
     check(err, "bad_wl.yaml", "layers[id=2].operand_source.Y", "a producing layer id for non-constant operand Y")
 
 
+def test_missing_operand_source_for_non_constant_input(tmp_path: Path) -> None:
+    err = wl_error(tmp_path, lambda d: layer(d, 1).pop("operand_source"))
+    check(err, "bad_wl.yaml", "layers[id=1].operand_source.I", "a producing layer id for non-constant operand I",
+          "missing")
+
+
 def test_source_dimension_mapping_bad_value(tmp_path: Path) -> None:
     err = wl_error(tmp_path, lambda d: layer(d, 0)["operand_source_dimension_mapping"]["I"].__setitem__("C", 3))
     check(err, "bad_wl.yaml", "layers[id=0].operand_source_dimension_mapping.I.C",
@@ -575,3 +581,33 @@ def test_main_catches_input_error_from_any_subcommand(monkeypatch: pytest.Monkey
     assert cli.main(["boom"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: some.yaml: layers[id=3].loop_sizes.K: expected a positive integer loop size, got -1"
+
+
+# ---- robustness: any corrupted value gives an InputError, never another exception -----------------
+def _leaf_paths(x: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(x, dict):
+        return [p for k, v in x.items() for p in _leaf_paths(v, path + (k,))] + ([path] if path else [])
+    if isinstance(x, list):
+        return [p for i, v in enumerate(x) for p in _leaf_paths(v, path + (i,))] + ([path] if path else [])
+    return [path]
+
+
+@pytest.mark.parametrize("source", ["hw", "wl"])
+def test_every_corrupted_field_is_an_input_error(source: str) -> None:
+    from acco.io.hardware import accelerator_from_yaml
+    from acco.io.workload import workload_from_yaml
+    from acco.io.yamlfile import Field
+
+    original = _read(TINY_HW if source == "hw" else TINY_WL)
+    build = accelerator_from_yaml if source == "hw" else workload_from_yaml
+    for path in _leaf_paths(original):
+        for junk in (None, "x", -1, 2.5, [], {}, [["K"]]):
+            data = copy.deepcopy(original)
+            parent = data
+            for k in path[:-1]:
+                parent = parent[k]
+            parent[path[-1]] = junk
+            try:
+                build(Field.root("f.yaml", data))
+            except InputError as e:
+                assert str(e).startswith("f.yaml: ")
