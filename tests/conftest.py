@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from acco.io import load_hardware, load_workload
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 INPUTS = ROOT / "inputs"
+
+
+@pytest.fixture(scope="session")
+def meta():
+    """ACCO's Meta_prototype_DF hardware."""
+    return load_hardware(INPUTS / "hardware" / "Meta_prototype_DF.yaml")
+
+
+@pytest.fixture(scope="session")
+def stft():
+    """stftCNN x0.25, 1x output, with Meta_prototype's spatial mapping."""
+    return load_workload(INPUTS / "workloads" / "Meta_prototype" / "stftCNN_fixed_unrolling_oxoy_025_1x.yaml")

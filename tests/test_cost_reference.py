@@ -19,16 +19,6 @@ from conftest import DATA, INPUTS
 REL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def meta():
-    return load_hardware(INPUTS / "hardware" / "Meta_prototype_DF.yaml")
-
-
-@pytest.fixture(scope="module")
-def stft():
-    return load_workload(INPUTS / "workloads" / "Meta_prototype" / "stftCNN_fixed_unrolling_oxoy_025_1x.yaml")
-
-
 def words(c, op):
     return [(a.tl, a.fh, a.fl, a.th) for a in c.accesses[op]]
 

@@ -48,16 +48,6 @@ def test_lpf_merging():
     assert lpf_list({"K": 12, "C": 4, "OX": 9}, 1) == [("K", 12), ("C", 4), ("OX", 9)]
 
 
-@pytest.fixture(scope="module")
-def meta():
-    return load_hardware(INPUTS / "hardware" / "Meta_prototype_DF.yaml")
-
-
-@pytest.fixture(scope="module")
-def stft():
-    return load_workload(INPUTS / "workloads" / "Meta_prototype" / "stftCNN_fixed_unrolling_oxoy_025_1x.yaml")
-
-
 def test_loma_finds_the_original_optimum_case_a(meta, stft):
     """ACCO's LOMA (lpf 6, energy) picks this mapping for stftCNN layer 4 (spec model-versions.md case A)."""
     r = loma(stft.layer(4), meta, LomaConfig(6, "energy"))

@@ -14,7 +14,7 @@ from math import prod
 
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
-from acco.workload.layer import Layer
+from acco.workload.layer import Layer, pr_extent
 
 DIRS = ("tl", "fh", "fl", "th")
 
@@ -87,7 +87,7 @@ def _decouple(layer: Layer, op: str, levels: list[list[tuple[str, float]]]) -> l
             c = cum[r.data_dim]
             c[d] *= s
             a, b = c[r.dim_a], c[r.dim_b]
-            data = int(a * b - max(0.0, b - r.coef_a / _g(r)) * (a - r.coef_b / _g(r)))
+            data = pr_extent(r.coef_a, a, r.coef_b, b)  # uncapped float sizes, truncated as the reference does
             reuse = (a * b) / data
             pd, pr_ = prev[r.data_dim]
             new.append((r.data_dim + "_r", data / pd))
@@ -95,12 +95,6 @@ def _decouple(layer: Layer, op: str, levels: list[list[tuple[str, float]]]) -> l
             prev[r.data_dim] = (data, reuse)
         out.append(new)
     return out
-
-
-def _g(r) -> int:  # gcd of the relation's coefficients
-    from math import gcd
-
-    return gcd(r.coef_a, r.coef_b)
 
 
 def _reform_sets(layer: Layer, op: str) -> tuple[set[str], set[str]]:

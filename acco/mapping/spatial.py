@@ -55,9 +55,7 @@ def limit_unrolling(layer: Layer, accelerator: Accelerator) -> tuple[tuple[str, 
     remaining = dict(layer.loop_sizes)
     out: list[tuple[str, str, float]] = []
     for oa_dim, dim, size in layer.spatial_mapping:
-        if dim not in remaining and dim not in layer.loop_sizes:
-            continue
-        if dim not in remaining:  # fully unrolled by an earlier array dim
+        if dim not in remaining:  # not a loop of this layer, or fully unrolled by an earlier array dim
             continue
         u = min(accelerator.array.dimensions[oa_dim], size, remaining[dim])
         rest = ceil(remaining[dim] / u)
