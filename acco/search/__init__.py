@@ -1,10 +1,15 @@
-"""Temporal mapping search: the memory allocator, LOMA (exhaustive) and its helpers."""
+"""Temporal mapping search: the memory allocator, LOMA (exhaustive), SALSA, and the memoised `best_mapping`."""
 
 from acco.search.allocator import DoesNotFit, allocate
-from acco.search.loma import LomaConfig, loma, lpf_list, multiset_permutations, temporal_loop_sizes
+from acco.search.loma import LomaConfig, SearchResult, loma, lpf_list, multiset_permutations, temporal_loop_sizes
+from acco.search.memo import DEFAULT_CACHE, MappingCache, best_mapping
 
 __all__ = [
+    "DEFAULT_CACHE",
     "DoesNotFit",
+    "MappingCache",
+    "SearchResult",
+    "best_mapping",
     "LomaConfig",
     "allocate",
     "loma",

@@ -35,6 +35,10 @@ class LomaConfig:
         if self.lpf_limit is not None and self.lpf_limit < 1:
             raise ValueError(f"lpf_limit must be positive, got {self.lpf_limit}")
 
+    def search(self, layer: Layer, acc: Accelerator) -> "SearchResult":
+        """Run LOMA with these settings (the mapper protocol used by `best_mapping`)."""
+        return loma(layer, acc, self)
+
 
 def temporal_loop_sizes(layer: Layer, spatial: SpatialMapping) -> dict[str, int]:
     """Temporal size per dim after spatial unrolling (dims in layer order; fully unrolled dims dropped)."""
