@@ -1,0 +1,494 @@
+"""Benchmark: ACCO's temporal mappers (LOMA, SALSA) against ZigZag 3.9.1's on the same input files.
+
+For every (hardware, workload, layer, engine) it prints and saves (CSV) the energy and latency each
+tool finds, the energy ratio ACCO/ZigZag, both search times and the speed-up ZigZag/ACCO.
+
+* ZigZag side: zigzag-dse 3.9.1 in its own venv ``benchmarks/.peers/zigzag-venv`` (created on first
+  use), one fresh subprocess per (hardware, workload, engine), called through
+  ``zigzag.api.get_hardware_performance_zigzag`` with opt=energy; SALSA runs are made reproducible by
+  re-seeding its RNGs in the worker (see ``peers/zigzag_runner.py``).  Results are cached as JSON in
+  ``benchmarks/.peers/cache/`` (``--no-cache`` to rerun).
+* ACCO side: in this process, ``acco.io.zigzag`` loads the same files and ``acco.search.loma`` /
+  ``acco.search.salsa`` search every layer with the same settings.
+
+Energies of LOMA at the same lpf limit are expected to agree within 0.5 %.  SALSA draws different
+random numbers in the two tools, so its energies are compared but not judged.  ACCO's latency
+model is the 2022-era ACCO one, not ZigZag 3.9.1's (which adds e.g. a systolic drain and ordered
+cycle borrowing), so latency differences are reported, never flagged.
+
+Run with the project venv, e.g.::
+
+    .venv/bin/python benchmarks/mappers_vs_zigzag.py --quick
+    .venv/bin/python benchmarks/mappers_vs_zigzag.py --workloads conv --engines loma,salsa
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers.zigzag_peer import PeerError, ZigZagRun, ensure_venv, peer_version, run_zigzag  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CSV = REPO / "outputs" / "benchmarks" / "mappers_vs_zigzag.csv"
+
+#: hardware name -> mapping file stem (in the reference mapping folder)
+HARDWARE: dict[str, str] = {
+    "ascend_like": "ascend_like",
+    "edge_tpu_like": "edge_tpu_like",
+    "meta_prototype": "meta_prototype_like",
+    "tesla_npu_like": "tesla_npu_like",
+    "tpu_like": "tpu_like",
+}
+#: workload short name -> workload file name
+WORKLOADS: dict[str, str] = {
+    "conv": "conv_k64_c64_56x56_3x3.yaml",
+    "resnet18": "resnet18.yaml",
+}
+ENGINES = ("loma", "salsa")
+LOMA_ENERGY_TOLERANCE = 0.005  # relative, ACCO vs ZigZag at the same lpf limit
+
+
+def default_reference_dir() -> Path:
+    """ZigZag reference inputs: ``shared/reference/zigzag`` beside the repository."""
+    for cand in (REPO.parent / "shared" / "reference" / "zigzag", Path("/work/shared/reference/zigzag")):
+        if cand.is_dir():
+            return cand
+    return REPO.parent / "shared" / "reference" / "zigzag"
+
+
+# --------------------------------------------------------------------------------------------- util
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process plus its reaped children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def machine_description() -> str:
+    """CPU model, core count, OS and Python of this machine."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "n/a"
+    return (
+        f"{model}; {os.cpu_count()} logical cores; load avg {load}; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
+    )
+
+
+def git_commit() -> str:
+    """Short commit of the ACCO checkout (plus '+dirty' if it has local changes)."""
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "acco"], capture_output=True, text=True)
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        return "unknown"
+
+
+def progress(iterable: Any = None, **kwargs: Any) -> Any:
+    """tqdm progress bar on stderr (plain iterable if tqdm is missing)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        raise SystemExit("tqdm is required (it is in the project venv)")
+    return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------- zigzag
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (hardware, workload) pair with its files."""
+
+    hardware: str
+    workload: str
+    hardware_file: Path
+    mapping_file: Path
+    workload_file: Path
+
+
+def make_cases(ref: Path, hardware: Sequence[str], workloads: Sequence[str]) -> list[Case]:
+    """All (hardware, workload) pairs of the selection, files resolved in the reference folder."""
+    cases = []
+    for hw in hardware:
+        for wl in workloads:
+            case = Case(
+                hw,
+                wl,
+                ref / "hardware" / f"{hw}.yaml",
+                ref / "mapping" / f"{HARDWARE[hw]}.yaml",
+                ref / "workload" / WORKLOADS[wl],
+            )
+            for f in (case.hardware_file, case.mapping_file, case.workload_file):
+                if not f.is_file():
+                    raise SystemExit(f"missing input file {f}")
+            cases.append(case)
+    return cases
+
+
+def zigzag_run_for(case: Case, engine: str, args: argparse.Namespace) -> ZigZagRun:
+    """The ZigZag invocation for a case and engine with the command-line settings."""
+    return ZigZagRun(
+        hardware=str(case.hardware_file),
+        workload=str(case.workload_file),
+        mapping=str(case.mapping_file),
+        engine=engine,
+        lpf_limit=args.lpf_limit,
+        seed=args.seed,
+        iterations=args.salsa_iterations,
+        start_temperature=args.start_temperature,
+        chains=1,
+        opt="energy",
+    )
+
+
+def run_zigzag_all(
+    cases: list[Case], engines: Sequence[str], args: argparse.Namespace
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """ZigZag results per (hardware, workload, engine); runs missing from the cache in subprocesses."""
+    jobs = [(c, e) for c in cases for e in engines]
+    results: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def one(job: tuple[Case, str]) -> tuple[tuple[str, str, str], dict[str, Any]]:
+        case, engine = job
+        try:
+            res = run_zigzag(zigzag_run_for(case, engine, args), use_cache=not args.no_cache)
+        except PeerError as exc:
+            res = {"error": str(exc).splitlines()[0], "detail": str(exc), "layers": []}
+        return (case.hardware, case.workload, engine), res
+
+    bar = progress(total=len(jobs), desc="ZigZag runs", unit="run")
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for key, res in pool.map(one, jobs):
+            results[key] = res
+            bar.set_postfix_str(f"{'/'.join(key)}{' (cached)' if res.get('cached') else ''}")
+            bar.update(1)
+            if "error" in res:
+                print(f"ZigZag run {'/'.join(key)} failed: {res['detail'][-1500:]}", file=sys.stderr)
+    bar.close()
+    return results
+
+
+# --------------------------------------------------------------------------------------------- acco
+
+
+@dataclass
+class AccoApi:
+    """The ACCO entry points this benchmark needs; ``None`` where not available (yet)."""
+
+    load_hardware: Callable[..., Any] | None
+    load_workload: Callable[..., Any] | None
+    searchers: dict[str, Callable[[Any, Any], Any]]
+    missing: list[str]
+
+
+def acco_api(args: argparse.Namespace) -> AccoApi:
+    """Import ACCO's loaders and mappers; note what is missing instead of failing."""
+    missing: list[str] = []
+    load_hw = load_wl = None
+    try:
+        from acco.io import zigzag as zz_io
+
+        load_hw = zz_io.load_zigzag_hardware
+        load_wl = zz_io.load_zigzag_workload
+    except (ImportError, AttributeError) as exc:
+        missing.append(f"ACCO ZigZag-format loader (acco.io.zigzag) not available yet: {exc}")
+    searchers: dict[str, Callable[[Any, Any], Any]] = {}
+    try:
+        import acco.search as search
+    except ImportError as exc:
+        missing.append(f"acco.search not importable: {exc}")
+        return AccoApi(load_hw, load_wl, searchers, missing)
+
+    if hasattr(search, "loma") and hasattr(search, "LomaConfig"):
+        cfg = search.LomaConfig(lpf_limit=args.lpf_limit, objective="energy")
+        searchers["loma"] = lambda layer, acc, _c=cfg: search.loma(layer, acc, _c)
+    else:
+        missing.append("ACCO loma not available yet")
+    if hasattr(search, "salsa") and hasattr(search, "SalsaConfig"):
+        scfg = search.SalsaConfig(
+            iterations=args.salsa_iterations,
+            start_temperature=args.start_temperature,
+            chains=1,
+            seed=args.seed,
+            objective="energy",
+        )
+        searchers["salsa"] = lambda layer, acc, _c=scfg: search.salsa(layer, acc, _c)
+    else:
+        missing.append("ACCO salsa not available yet")
+    return AccoApi(load_hw, load_wl, searchers, missing)
+
+
+def run_acco_all(
+    cases: list[Case], engines: Sequence[str], api: AccoApi, layer_filter: set[int] | None
+) -> dict[tuple[str, str, str, Any], dict[str, Any]]:
+    """ACCO results per (hardware, workload, engine, layer id)."""
+    out: dict[tuple[str, str, str, Any], dict[str, Any]] = {}
+    if api.load_hardware is None or api.load_workload is None:
+        return out
+    todo: list[tuple[Case, str, Any, Any]] = []
+    for case in cases:
+        try:
+            acc = api.load_hardware(case.hardware_file)
+            workload = api.load_workload(case.workload_file, case.mapping_file, acc)
+        except Exception as exc:  # noqa: BLE001  (report any loader failure per case)
+            for engine in engines:
+                out[(case.hardware, case.workload, engine, None)] = {"error": f"load: {type(exc).__name__}: {exc}"}
+            continue
+        for layer in workload.layers:
+            if layer_filter is not None and layer.id not in layer_filter:
+                continue
+            for engine in engines:
+                if engine in api.searchers:
+                    todo.append((case, engine, acc, layer))
+    for case, engine, acc, layer in progress(todo, desc="ACCO searches", unit="layer"):
+        wall0, cpu0 = time.perf_counter(), cpu_seconds()
+        try:
+            res = api.searchers[engine](layer, acc)
+        except Exception as exc:  # noqa: BLE001  (one failing layer must not stop the benchmark)
+            out[(case.hardware, case.workload, engine, layer.id)] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+        out[(case.hardware, case.workload, engine, layer.id)] = {
+            "energy": float(res.cost.energy_total),
+            "latency": float(res.cost.latency_total2),
+            "wall_seconds": wall,
+            "cpu_seconds": cpu,
+            "orderings": getattr(res, "orderings", None),
+            "valid": getattr(res, "valid", None),
+        }
+    return out
+
+
+# -------------------------------------------------------------------------------------------- table
+
+
+def build_table(
+    cases: list[Case],
+    engines: Sequence[str],
+    zz: dict[tuple[str, str, str], dict[str, Any]],
+    ac: dict[tuple[str, str, str, Any], dict[str, Any]],
+    layer_filter: set[int] | None,
+    timing: str,
+    acco_notes: dict[str, str] | None = None,
+) -> Any:
+    """One row per (hardware, workload, layer, engine), ZigZag and ACCO side by side.
+
+    ``acco_notes`` gives, per engine, why ACCO has no result at all (shown as the row status)."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    sec = f"{timing}_seconds"
+    for case in cases:
+        for engine in engines:
+            zres = zz.get((case.hardware, case.workload, engine), {})
+            layers = [lay for lay in zres.get("layers", []) if layer_filter is None or lay["id"] in layer_filter]
+            ids = [lay["id"] for lay in layers]
+            ids += [k[3] for k in ac if k[:3] == (case.hardware, case.workload, engine) and k[3] not in ids]
+            zby = {lay["id"]: lay for lay in layers}
+            for lid in ids:
+                z = zby.get(lid, {})
+                a = ac.get((case.hardware, case.workload, engine, lid), {})
+                ze, ae = z.get("energy", math.nan), a.get("energy", math.nan)
+                zs, as_ = z.get(sec) or math.nan, a.get(sec) or math.nan
+                ratio = ae / ze if ze else math.nan
+                if engine == "loma" and not math.isnan(ratio):
+                    status = "ok" if abs(ratio - 1) <= LOMA_ENERGY_TOLERANCE else "ENERGY-DIFF"
+                elif not math.isnan(ratio):
+                    status = "better" if ratio < 1 - 1e-9 else ("equal" if ratio <= 1 + 1e-9 else "worse")
+                else:
+                    status = (
+                        a.get("error")
+                        or zres.get("error")
+                        or (acco_notes or {}).get(engine)
+                        or ("no ACCO result" if z else "no ZigZag result")
+                    )
+                rows.append(
+                    {
+                        "hardware": case.hardware,
+                        "workload": case.workload,
+                        "layer": lid,
+                        "layer_name": z.get("name", ""),
+                        "engine": engine,
+                        "zz_energy": ze,
+                        "acco_energy": ae,
+                        "energy_ratio": ratio,
+                        "zz_latency": z.get("latency", math.nan),
+                        "acco_latency": a.get("latency", math.nan),
+                        "latency_ratio": (a.get("latency", math.nan) / z["latency"]) if z.get("latency") else math.nan,
+                        "zz_s": zs,
+                        "acco_s": as_,
+                        "speedup": zs / as_ if as_ and not math.isnan(as_) and as_ > 0 else math.nan,
+                        "zz_orderings": z.get("orderings"),
+                        "acco_orderings": a.get("orderings"),
+                        "status": status,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def summarise(df: Any) -> Any:
+    """Per-engine totals: energies, max deviation, geometric-mean speed-up, seconds."""
+    import pandas as pd
+
+    out = []
+    for engine, g in df.groupby("engine", sort=False):
+        both = g.dropna(subset=["zz_energy", "acco_energy"])
+        sp = both["speedup"].dropna()
+        sp = sp[sp > 0]
+        dev = (both["energy_ratio"] - 1).abs()
+        out.append(
+            {
+                "engine": engine,
+                "layers": len(g),
+                "compared": len(both),
+                "zz_energy_sum": g["zz_energy"].sum(),
+                "acco_energy_sum": both["acco_energy"].sum() if len(both) else math.nan,
+                "energy_ratio_of_sums": both["acco_energy"].sum() / both["zz_energy"].sum() if len(both) else math.nan,
+                "max_abs_energy_dev_%": 100 * dev.max() if len(both) else math.nan,
+                "outside_0.5%": int((dev > LOMA_ENERGY_TOLERANCE).sum()) if engine == "loma" else math.nan,
+                "acco_better": int((both["energy_ratio"] < 1 - 1e-9).sum()),
+                "acco_worse": int((both["energy_ratio"] > 1 + 1e-9).sum()),
+                "zz_s_sum": g["zz_s"].sum(),
+                "acco_s_sum": both["acco_s"].sum() if len(both) else math.nan,
+                "geomean_speedup": math.exp(sum(math.log(x) for x in sp) / len(sp)) if len(sp) else math.nan,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+    def csv_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
+        def parse(text: str) -> list[str]:
+            items = [t.strip() for t in text.split(",") if t.strip()]
+            bad = [t for t in items if t not in choices]
+            if bad or not items:
+                raise argparse.ArgumentTypeError(f"choose from {', '.join(choices)} (got {text!r})")
+            return items
+
+        return parse
+
+    p.add_argument("--hardware", type=csv_list(tuple(HARDWARE)), default=list(HARDWARE), help="comma list (default all five)")
+    p.add_argument("--workloads", type=csv_list(tuple(WORKLOADS)), default=list(WORKLOADS), help="conv,resnet18 (default both)")
+    p.add_argument("--engines", type=csv_list(ENGINES), default=list(ENGINES), help="loma,salsa (default both)")
+    p.add_argument("--layers", type=lambda s: {int(x) for x in s.split(",")}, default=None, help="only these layer ids")
+    p.add_argument("--lpf-limit", type=int, default=6)
+    p.add_argument("--salsa-iterations", type=int, default=1000)
+    p.add_argument("--start-temperature", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="smoke run: conv layer on tpu_like only")
+    p.add_argument("--no-cache", action="store_true", help="rerun ZigZag even if a cached result exists")
+    p.add_argument("--zigzag-only", action="store_true", help="skip the ACCO side (e.g. to fill the cache)")
+    p.add_argument("--jobs", type=int, default=1, help="ZigZag subprocesses at once (>1 skews its timings)")
+    p.add_argument("--timing", choices=("cpu", "wall"), default="cpu", help="seconds compared (default CPU)")
+    p.add_argument("--reference-dir", type=Path, default=None, help="folder with hardware/ mapping/ workload/")
+    p.add_argument("--csv", type=Path, default=DEFAULT_CSV, help=f"CSV output (default {DEFAULT_CSV.relative_to(REPO)})")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.workloads = ["conv"]
+        args.hardware = ["tpu_like"] if args.hardware == list(HARDWARE) else args.hardware[:1]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the table and summary, write the CSV."""
+    import pandas as pd
+
+    args = parse_args(argv)
+    ref = args.reference_dir or default_reference_dir()
+    cases = make_cases(ref, args.hardware, args.workloads)
+
+    ensure_venv()
+    print("=" * 100)
+    print("ACCO mappers vs ZigZag")
+    print(f"ZigZag:   zigzag-dse {peer_version()} (peer venv {ensure_venv().parent.parent})")
+    print(f"ACCO:     {git_commit()}")
+    print(f"machine:  {machine_description()}")
+    print(
+        f"settings: hardware={','.join(args.hardware)} workloads={','.join(args.workloads)} "
+        f"engines={','.join(args.engines)} lpf_limit={args.lpf_limit} salsa_iterations={args.salsa_iterations} "
+        f"T0={args.start_temperature} seed={args.seed} chains=1 opt=energy timing={args.timing}"
+    )
+    print(f"inputs:   {ref}")
+    print("=" * 100, flush=True)
+
+    t0 = time.perf_counter()
+    zz = run_zigzag_all(cases, args.engines, args)
+    n_cached = sum(1 for r in zz.values() if r.get("cached"))
+    print(f"ZigZag: {len(zz)} runs ({n_cached} from cache) in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    ac: dict[tuple[str, str, str, Any], dict[str, Any]] = {}
+    notes = {e: "ACCO skipped (--zigzag-only)" for e in args.engines}
+    if not args.zigzag_only:
+        api = acco_api(args)
+        for msg in api.missing:
+            print(msg, flush=True)
+        if api.load_hardware is None or api.load_workload is None:
+            notes = {e: "ACCO loader n/a" for e in args.engines}
+        else:
+            notes = {e: f"ACCO {e} n/a" for e in args.engines if e not in api.searchers}
+        t1 = time.perf_counter()
+        ac = run_acco_all(cases, args.engines, api, args.layers)
+        print(f"ACCO: {len(ac)} searches in {time.perf_counter() - t1:.1f} s", flush=True)
+
+    df = build_table(cases, args.engines, zz, ac, args.layers, args.timing, notes)
+    shown = df.drop(columns=["layer_name", "zz_orderings", "acco_orderings"])
+    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250):
+        print()
+        print(
+            shown.to_string(
+                index=False,
+                float_format=lambda x: f"{x:,.6g}" if abs(x) < 100 else f"{x:,.1f}",
+                formatters={
+                    "energy_ratio": lambda x: f"{x:.5f}",
+                    "latency_ratio": lambda x: f"{x:.4f}",
+                    "zz_s": lambda x: f"{x:.3f}",
+                    "acco_s": lambda x: f"{x:.3f}",
+                    "speedup": lambda x: f"{x:.1f}",
+                },
+            )
+        )
+        print()
+        print(f"summary per engine ({args.timing} seconds; LOMA energy tolerance {100 * LOMA_ENERGY_TOLERANCE:g} %;")
+        print(" latency differs by design: ACCO's latency model is the 2022-era ACCO one, not ZigZag 3.9.1's)")
+        print(summarise(df).to_string(index=False, float_format=lambda x: f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.1f}"))
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.csv, index=False)
+    print(f"\nwritten {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
