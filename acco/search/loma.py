@@ -3,16 +3,22 @@
 Temporal loop sizes are factorised into primes; `lpf_limit` merges the smallest factors of the
 dimension with most factors until the limit holds. Every distinct ordering is allocated to the
 memories and costed; the first ordering with the strictly best objective wins, as in ACCO's LOMA
-(orderings are visited in the order of Williams' multiset prefix-shift algorithm).
+(orderings are visited in the order of Williams' multiset prefix-shift algorithm). Orderings are
+costed in numpy batches by `acco.cost.batch`; `loma_scalar` is the one-at-a-time reference.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import islice
 from math import ceil, factorial, prod
 from typing import Iterator
 
+import numpy as np
+from tqdm import tqdm
+
+from acco.cost.batch import BatchEvaluator
 from acco.cost.model import LayerCost, MappingDoesNotFit, evaluate
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
@@ -123,16 +129,91 @@ def objective_value(cost: LayerCost, objective: str) -> float:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Best mapping found, with search statistics."""
+    """Best mapping found, with search statistics (orderings visited, how many fitted, wall seconds)."""
 
     cost: LayerCost
     orderings: int
     valid: int
     seconds: float
+    engine: str = "loma"
+    seed: int | None = None
 
 
-def loma(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(), spatial: SpatialMapping | None = None) -> SearchResult:
-    """Exhaustive LOMA: allocate and cost every distinct LPF ordering, keep the first strictly best."""
+#: orderings costed per numpy batch (bounded memory, large enough to amortise numpy's overhead)
+BATCH = 4096
+
+
+def objective_array(energy, latency, objective: str):
+    """The objective of a batch (numpy arrays), the same expression as `objective_value`."""
+    if objective == "energy":
+        return energy
+    if objective == "latency":
+        return latency
+    return energy * latency
+
+
+def best_of_orderings(
+    evaluator: BatchEvaluator, batches: Iterator[np.ndarray], objective: str, progress: tqdm | None = None
+) -> tuple[np.ndarray | None, dict[str, np.ndarray] | None, int, int]:
+    """Scan batches of orderings; return (codes, cuts) of the first strictly best, and (visited, valid) counts."""
+    best_v = float("inf")
+    best_codes = best_cuts = None
+    n = valid = 0
+    for codes in batches:
+        r = evaluator.evaluate(codes)
+        n += len(codes)
+        valid += int(r.valid.sum())
+        if progress is not None:
+            progress.update(len(codes))
+        v = np.where(r.valid, objective_array(r.energy, r.latency, objective), np.inf)
+        i = int(np.argmin(v))
+        if v[i] < best_v:
+            best_v = float(v[i])
+            best_codes = codes[i].copy()
+            best_cuts = {op: c[i].copy() for op, c in r.cuts.items()}
+    return best_codes, best_cuts, n, valid
+
+
+def _code_batches(evaluator: BatchEvaluator, lpfs: list[tuple[str, int]]) -> Iterator[np.ndarray]:
+    """All distinct orderings in the reference enumeration order, as code arrays of at most BATCH rows."""
+    it = multiset_permutations([evaluator.code_of[x] for x in lpfs])
+    while True:
+        chunk = list(islice(it, BATCH))
+        if not chunk:
+            return
+        yield np.array(chunk, dtype=np.int64).reshape(len(chunk), evaluator.n)
+
+
+def loma(
+    layer: Layer,
+    acc: Accelerator,
+    config: LomaConfig = LomaConfig(),
+    spatial: SpatialMapping | None = None,
+    progress: bool = False,
+) -> SearchResult:
+    """Exhaustive LOMA: allocate and cost every distinct LPF ordering (in numpy batches), keep the first strictly best.
+
+    The chosen ordering is re-evaluated by the scalar model, which produces the reported cost.
+    """
+    t0 = time.perf_counter()
+    spatial = spatial or spatial_mapping_for(layer, acc)
+    lpfs = lpf_list(temporal_loop_sizes(layer, spatial), config.lpf_limit)
+    ev = BatchEvaluator(layer, acc, spatial, lpfs)
+    total = ordering_count(lpfs)
+    bar = tqdm(total=total, desc=f"LOMA layer {layer.id}", unit="ord", leave=False) if progress else None
+    try:
+        codes, cuts, n, valid = best_of_orderings(ev, _code_batches(ev, lpfs), config.objective, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if codes is None:
+        raise DoesNotFit(f"layer {layer.id}: no loop ordering of {n} fits the memory hierarchy of {acc.name}")
+    cost = evaluate(layer, acc, ev.temporal_mapping(codes, cuts), spatial)
+    return SearchResult(cost, n, valid, time.perf_counter() - t0)
+
+
+def loma_scalar(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(), spatial: SpatialMapping | None = None) -> SearchResult:
+    """LOMA through the scalar allocator and cost model, one ordering at a time (reference for tests and benchmarks)."""
     t0 = time.perf_counter()
     spatial = spatial or spatial_mapping_for(layer, acc)
     lpfs = lpf_list(temporal_loop_sizes(layer, spatial), config.lpf_limit)
