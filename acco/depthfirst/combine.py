@@ -370,3 +370,69 @@ def run_stack(
 
 
 __all__ = ["DfError", "LayerTile", "NetworkCost", "StackCost", "TileTypeCost", "run_stack", "run_tile_type", "largest_alive"]
+
+
+def plan_stacks(workload: Any, acc: Accelerator, cfg: DfConfig) -> list:
+    """The stacks a config gives on a network: explicit cuts, weight-overflow cuts, or one layer each."""
+    from acco.depthfirst.geometry import graph_of, with_full_sizes
+    from acco.depthfirst.stacks import check_cuts, stacks_of, weight_overflow_cuts
+
+    g = with_full_sizes(graph_of(workload))
+    check_cuts(g, cfg.cuts)
+    cuts = list(cfg.cuts)
+    if cfg.layer_by_layer:
+        cuts = [n for n in g.order if isinstance(g.nodes[n], Layer)]
+    elif cfg.weight_overflow_cuts:
+        cuts = cuts + weight_overflow_cuts(g, acc, cfg.reverse_greedy)
+    return stacks_of(g, acc, sorted(set(cuts), key=g.order.index))
+
+
+def check_stack(stack_graph: StackGraph, acc: Accelerator, cfg: DfConfig) -> DfConfig:
+    """InputError for a tile larger than the stack output or weights that fit no memory; the config to use."""
+    from acco.depthfirst.caching import stack_weight_bits
+    from acco.depthfirst.stacks import CLI_SOURCE
+    from acco.io.errors import InputError
+
+    out = stack_graph.nodes[stack_graph.output_id]
+    ox, oy = out.loop_sizes.get("OX", 1), out.loop_sizes.get("OY", 1)
+    if cfg.tile_x > ox or cfg.tile_y > oy:
+        if not cfg.clip_tile_to_output:
+            name, val, tot = ("tile_x", cfg.tile_x, ox) if cfg.tile_x > ox else ("tile_y", cfg.tile_y, oy)
+            raise InputError(
+                CLI_SOURCE, name,
+                f"a tile no larger than the output of the stack ending at layer {stack_graph.output_id} ({ox}x{oy})",
+                str(val),
+            )
+        cfg = replace(cfg, tile_x=min(cfg.tile_x, ox), tile_y=min(cfg.tile_y, oy))
+    w = stack_weight_bits(stack_graph)
+    layers = [n for n in stack_graph.layers if n.constant_operands]
+    if layers:
+        w_op = layers[0].memory_operand_links[layers[0].constant_operands[0]]
+        top = acc.chain(w_op)[-1]
+        if w > top.instance.size:
+            raise InputError(
+                CLI_SOURCE, "cuts",
+                f"stacks whose weights fit a weight memory (the stack of layers {list(stack_graph.order)} "
+                f"has {w} weight bits, the largest weight memory {top.name} holds {top.instance.size})",
+                repr(cfg.cuts),
+            )
+    return cfg
+
+
+def run_network(
+    workload: Any,
+    acc: Accelerator,
+    cfg: DfConfig,
+    cache: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> NetworkCost:
+    """Cost a whole network under a depth-first config (stacks run one after another, via DRAM)."""
+    stacks = plan_stacks(workload, acc, cfg)
+    cfgs = [check_stack(s.graph, acc, cfg) for s in stacks]
+    return NetworkCost(tuple(run_stack(s.graph, acc, c, cache, progress) for s, c in zip(stacks, cfgs)))
+
+
+def count_tile_types(workload: Any, acc: Accelerator, cfg: DfConfig) -> int:
+    """Number of tile types over all stacks (for progress bars)."""
+    stacks = plan_stacks(workload, acc, cfg)
+    return sum(len(plan_tiles(s.graph, acc, check_stack(s.graph, acc, cfg)).types) for s in stacks)

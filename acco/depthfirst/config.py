@@ -35,6 +35,8 @@ class DfConfig:
     reverse_greedy: bool = False
     layer_by_layer: bool = False
     mapper: Any = field(default_factory=lambda: LomaConfig(lpf_limit=6, objective="energy"))
+    #: a tile larger than a stack's output is an error unless clipped to the output
+    clip_tile_to_output: bool = False
 
     # ---- reference quirks (True = as the reference code computes) -------------------------
     #: §9.1 the leftover (smaller) tile is the first one of each row/column, not the last
