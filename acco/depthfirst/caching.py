@@ -92,7 +92,7 @@ class TileCaching:
     corner_bits: int
 
 
-def _cache_in_bits(
+def cache_in_bits(
     a: Backprop, tg: StackGraph, full: StackGraph
 ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
     """(H, V, corner) cache bits held at every consumer input (spec §2.6)."""
@@ -146,7 +146,7 @@ def determine_caching(
     ta = a.tile_graph(g)
     tb = b.tile_graph(g)
     peak_io = largest_alive(tb)
-    h_bits, v_bits, c_bits = _cache_in_bits(a, ta, g)
+    h_bits, v_bits, c_bits = cache_in_bits(a, ta, g)
     corner = sum(c_bits.values())
 
     io_ml = _lowest(acc, peak_io)
