@@ -65,7 +65,7 @@ def test_t11_two_conv_tile_types(toy, ox, mode, counts):
         ((240, 270), 3, 6, None),
         ((240, 270), 1, 2, None),
         ((960, 72), 3, 3, None),
-        ((1, 1), 1, 2, (1, 518399)),
+        pytest.param((1, 1), 1, 2, (1, 518399), marks=pytest.mark.slow),
     ],
 )
 def test_t11_fsrcnn_tile_types(fsrcnn, tile, mode, n_types, counts):

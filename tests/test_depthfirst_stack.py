@@ -1,0 +1,158 @@
+"""Stack-level depth-first results: copy totals, MAC conservation, cuts, errors, CLI (spec §8 T12, T15, T16)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from acco.cli import main
+from acco.depthfirst.combine import plan_stacks, run_network, run_stack
+from acco.depthfirst.config import DfConfig
+from acco.depthfirst.geometry import graph_of, with_full_sizes
+from acco.depthfirst.stacks import substack, units, weight_overflow_cuts
+from acco.depthfirst.synthetic import chain
+from acco.io import InputError, load_hardware, load_workload
+from acco.search import LomaConfig
+from tests.conftest import DATA, INPUTS
+
+FAST = LomaConfig(lpf_limit=4)
+MODES = {1: (False, False), 2: (True, False), 3: (True, True)}
+META = INPUTS / "hardware" / "Meta_prototype_DF.yaml"
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load_hardware(DATA / "df_toy_hw.yaml")
+
+
+def with_lb(acc, bits):
+    return replace(acc, levels=tuple(
+        replace(lv, instance=replace(lv.instance, size=bits)) if lv.name == "A_LB" else lv for lv in acc.levels))
+
+
+def two_conv_wl(ox=64, oy=8):
+    return chain("2conv", 4, ox, oy, [("conv", 8, 3), ("conv", 8, 3)])
+
+
+def copy_totals(stack):
+    e = stack.energy_per_layer()
+    return e["copy_b4_-1"], e["copy_b4_0"], e["copy_b4_1"]
+
+
+@pytest.mark.parametrize(
+    "mode,totals",
+    [(3, (45288, 408, 1584)), (2, (60384, 0, 0)), (1, (113664, 0, 0))],
+)
+def test_t15_copy_totals(toy, mode, totals):
+    s = run_stack(graph_of(two_conv_wl()), toy, DfConfig(4, 4, *MODES[mode], mapper=FAST))
+    assert copy_totals(s) == pytest.approx(totals)
+
+
+def test_t15_small_local_buffer_raises_levels(toy):
+    s = run_stack(graph_of(two_conv_wl()), with_lb(toy, 4096), DfConfig(4, 4, True, True, mapper=FAST))
+    assert copy_totals(s) == pytest.approx((45288, 1668, 5280))
+    per_type = [[lt.copy.energy for lt in t.layers] for t in s.tile_types]
+    assert [p[1] for p in per_type] == pytest.approx([0, 48, 48, 48, 60, 60])
+    assert [p[2] for p in per_type] == pytest.approx([216, 168, 120, 120, 168, 120])
+    assert [t.count for t in s.tile_types] == [1, 14, 1, 1, 14, 1]
+    first = s.tile_types[0].layers
+    assert (first[1].i_top, first[1].o_top) == ("A_LB", "A_GB")  # O_top(L0) raised, copied down before L1
+    # tile (0,4) makes its H-cache in A_GB because tile (4,4) reads it there
+    assert s.tile_types[3].tile.make_h == "A_GB" and s.tile_types[4].tile.use_h == "A_GB"
+    # tile (4,4): H read 384 b (36 pJ) + V read 256 b (24 pJ) before L0, sharing ports: 10 cycles
+    assert s.tile_types[4].layers[1].copy.latency == 10
+
+
+@pytest.mark.parametrize("mode,l0", [(3, 190080), (2, 228096), (1, 331776)])
+def test_t16_mac_conservation(toy, mode, l0):
+    s = run_stack(graph_of(two_conv_wl()), toy, DfConfig(4, 4, *MODES[mode], mapper=FAST))
+    assert s.macs == l0 + 64 * 8 * 8 * 8 * 9
+
+
+def test_t12_mobilenet_cuts():
+    g = with_full_sizes(graph_of(load_workload(INPUTS / "workloads" / "Meta_prototype" / "mobilenetv1_corrected.yaml")))
+    assert weight_overflow_cuts(g, load_hardware(META)) == [17, 23, 25, 27]
+
+
+def test_fsrcnn_no_cut_and_resnet_units():
+    meta = load_hardware(META)
+    g = with_full_sizes(graph_of(load_workload(INPUTS / "workloads" / "Meta_prototype" / "fsrcnn.yaml")))
+    assert weight_overflow_cuts(g, meta) == []
+    r = with_full_sizes(graph_of(load_workload(INPUTS / "workloads" / "Meta_prototype" / "resnet18_corrected.yaml")))
+    assert any(len(u) > 2 for u in units(r))  # residual blocks are kept whole
+    assert weight_overflow_cuts(r, meta)[:3] == [13, 16, 17]
+
+
+def test_tiny_weight_buffer_cuts_every_layer(toy):
+    tiny_w = replace(toy, levels=tuple(
+        replace(lv, instance=replace(lv.instance, size=64)) if lv.name == "W_LB" else lv for lv in toy.levels))
+    wl = two_conv_wl(8, 8)
+    g = with_full_sizes(graph_of(wl))
+    assert weight_overflow_cuts(g, tiny_w) == [-1, 0, 1]
+    stacks = plan_stacks(wl, tiny_w, DfConfig(4, 4, mapper=FAST))
+    assert [s.layer_ids for s in stacks] == [(0,), (1,)]
+
+
+def test_substack_input_stand_in():
+    g = with_full_sizes(graph_of(two_conv_wl(8, 8)))
+    s = substack(g, 0, None)
+    assert s.order == (0, 1) and s.nodes[0].type == "input"
+    assert (s.nodes[0].loop_sizes["OX"], s.nodes[0].loop_sizes["K"]) == (10, 8)
+
+
+def test_layer_by_layer_vs_fused(toy):
+    wl = two_conv_wl(8, 8)
+    lbl = run_network(wl, toy, DfConfig(4, 4, layer_by_layer=True, clip_tile_to_output=True, mapper=FAST))
+    fused = run_network(wl, toy, DfConfig(8, 8, mapper=FAST))
+    assert len(lbl.stacks) == 2 and len(fused.stacks) == 1
+    assert lbl.macs == fused.macs  # no recomputation in either
+    assert lbl.energy > 0 and fused.energy > 0
+
+
+def test_explicit_cut(toy):
+    net = run_network(two_conv_wl(8, 8), toy, DfConfig(4, 4, cuts=(0,), mapper=FAST))
+    assert [s.layer_ids for s in net.stacks] == [(0,), (1,)]
+    assert net.energy == pytest.approx(sum(s.energy for s in net.stacks))
+
+
+def test_error_tile_larger_than_output(toy):
+    with pytest.raises(InputError) as e:
+        run_network(two_conv_wl(8, 8), toy, DfConfig(9, 4, mapper=FAST))
+    assert e.value.field == "tile_x"
+
+
+def test_error_unknown_cut(toy):
+    with pytest.raises(InputError) as e:
+        run_network(two_conv_wl(8, 8), toy, DfConfig(4, 4, cuts=(7,), mapper=FAST))
+    assert e.value.field == "cuts" and "7" in str(e.value)
+
+
+def test_error_weights_fit_nowhere(toy):
+    small = replace(toy, levels=tuple(
+        replace(lv, instance=replace(lv.instance, size=4096)) if lv.name == "DRAM" else lv for lv in toy.levels))
+    with pytest.raises(InputError) as e:
+        run_network(two_conv_wl(8, 8), small, DfConfig(4, 4, weight_overflow_cuts=False, mapper=FAST))
+    assert e.value.field == "cuts" and "weight" in str(e.value)
+
+
+def test_config_rejects_bad_tile():
+    with pytest.raises(ValueError):
+        DfConfig(0, 4)
+
+
+def test_cli_stack_json(tmp_path, capsys):
+    rc = main(["stack", str(DATA / "tiny_hw.yaml"), str(DATA / "tiny_wl.yaml"), "--tile", "4", "4",
+               "--caching", "true", "true", "--lpf-limit", "4", "--no-progress", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["stacks"] and out["energy_pJ"] == pytest.approx(sum(s["energy_pJ"] for s in out["stacks"]))
+    assert sum(t["count"] for t in out["stacks"][0]["tile_types"]) == 4
+
+
+def test_cli_stack_errors(capsys):
+    rc = main(["stack", str(DATA / "tiny_hw.yaml"), str(DATA / "tiny_wl.yaml"), "--tile", "4", "4", "--cuts", "9",
+               "--no-progress"])
+    assert rc == 2 and "cuts" in capsys.readouterr().err
+    rc = main(["stack", str(DATA / "tiny_hw.yaml"), str(DATA / "tiny_wl.yaml"), "--tile", "40", "4", "--no-progress"])
+    assert rc == 2 and "tile_x" in capsys.readouterr().err
