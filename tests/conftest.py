@@ -23,3 +23,8 @@ def meta():
 def stft():
     """stftCNN x0.25, 1x output, with Meta_prototype's spatial mapping."""
     return load_workload(INPUTS / "workloads" / "Meta_prototype" / "stftCNN_fixed_unrolling_oxoy_025_1x.yaml")
+
+
+def pytest_configure(config):
+    """Register the `slow` marker (full-network depth-first runs): select with -m slow, skip with -m 'not slow'."""
+    config.addinivalue_line("markers", "slow: long full-network runs (select with -m slow, deselect with -m 'not slow')")
