@@ -295,33 +295,32 @@ class BatchEvaluator:
                     sc = (total // P) * b
                 bits[op] = np.where(ok, b, _BIG)
                 score[op] = np.where(ok, sc, _BIG)
-            if len(ops) == 1:
-                op = ops[0]
-                s = score[op]
-                # minimum score, ties to the last (largest) choice
-                choice = n - np.argmin(s[:, ::-1], axis=1)
-                fits = s[rows, choice] < _BIG
-                choice = np.where(fits, choice, cut[op] if not is_top[op] else choice)
-                chosen = {op: choice}
-            else:
-                k = len(ops)
-                shape = (N,) + (n + 1,) * k
-                tot_bits = np.zeros(shape, dtype=np.int64)
-                tot_score = np.zeros(shape, dtype=np.int64)
-                for j, op in enumerate(ops):
+            # top levels take everything that fits (one choice); the others are enumerated together,
+            # the last operand varying fastest, minimum summed score, ties to the last combination
+            chosen = {}
+            fixed_bits = np.zeros(N, dtype=np.int64)
+            free = []
+            for op in ops:
+                if is_top[op]:
+                    chosen[op] = np.argmax(bits[op] < _BIG, axis=1)
+                    fixed_bits = fixed_bits + np.minimum(bits[op][rows, chosen[op]], _BIG // 8)
+                else:
+                    free.append(op)
+            if free:
+                k = len(free)
+                tot_bits = fixed_bits.reshape((N,) + (1,) * k)
+                tot_score = np.zeros((N,) + (1,) * k, dtype=np.int64)
+                for j, op in enumerate(free):
                     sh = [N] + [1] * k
                     sh[j + 1] = n + 1
                     tot_bits = tot_bits + np.minimum(bits[op], _BIG // 8).reshape(sh)
                     tot_score = tot_score + np.minimum(score[op], _BIG // 8).reshape(sh)
-                okc = tot_bits <= cap
-                tot_score = np.where(okc, tot_score, _BIG).reshape(N, -1)
+                tot_score = np.where(tot_bits <= cap, tot_score, _BIG).reshape(N, -1)
                 flat = tot_score.shape[1] - 1 - np.argmin(tot_score[:, ::-1], axis=1)
                 anyok = tot_score[rows, flat] < _BIG
                 idx = np.unravel_index(flat, (n + 1,) * k)
-                chosen = {}
-                for j, op in enumerate(ops):
-                    fallback = cut[op] if not is_top[op] else np.argmax(bits[op] < _BIG, axis=1)
-                    chosen[op] = np.where(anyok, idx[j], fallback)
+                for j, op in enumerate(free):
+                    chosen[op] = np.where(anyok, idx[j], cut[op])
             for op in ops:
                 cut[op] = chosen[op].astype(np.int64)
                 cuts[op].append(cut[op])
@@ -422,35 +421,35 @@ class BatchEvaluator:
                     real[(op, m, d)] = np.ceil(amount * prec / bw)
                     own = db[op][m] if d in ("tl", "fl") else db[op][m + 1]
                     allowed[(op, m, d)] = np.where(own, period, window)
+        # every (operand, level, direction) transfer is one column; ports gather their columns
+        keys = list(real)
+        slot = {key: i for i, key in enumerate(keys)}
+        ones = np.ones(N)
+        R_all = np.stack([real[kk] * ones for kk in keys], axis=1)
+        A_all = np.stack([allowed[kk] * ones for kk in keys], axis=1)
+        PD_all = np.stack([pats_int[kk[0]]["t"][kk[1]][kk[2]][2] * ones for kk in keys], axis=1)
+        PC_all = np.stack([pats_int[kk[0]]["t"][kk[1]][kk[2]][3] * ones for kk in keys], axis=1)
+        ACT_all = PC_all != 0
+        SS_all = np.where(ACT_all, (R_all - A_all) * (PC_all - 1), 0.0)
+        MUW_all = np.where(ACT_all, A_all * (PC_all - 1), 0.0)
         ss_comb = np.zeros(N)
         for acts in self._ports:
             if not acts:
                 continue
-            R, A, PD, PC, ACT = [], [], [], [], []
-            for key in acts:
-                op, m, d = key
-                _, _, period, count, _ = pats_int[op]["t"][m][d]
-                active = np.broadcast_to(np.asarray(count) != 0, (N,))
-                R.append(real[key] * np.ones(N))
-                A.append(allowed[key] * np.ones(N))
-                PD.append(period * np.ones(N))
-                PC.append(count * np.ones(N))
-                ACT.append(active)
-            R, A, PD, PC, ACT = (np.stack(x, axis=1) for x in (R, A, PD, PC, ACT))
+            ix = [slot[kk] for kk in acts]
+            ACT = ACT_all[:, ix]
+            ssi = SS_all[:, ix]
             n_act = ACT.sum(axis=1)
-            ssi = np.where(ACT, (R - A) * (PC - 1), 0.0)
             single = ssi.sum(axis=1)
             if len(acts) > 1:
-                union = self._muw_union(A, PD, ACT, total)
-                muw = np.where(ACT, A * (PC - 1), 0.0).sum(axis=1)
+                union = self._muw_union(A_all[:, ix], PD_all[:, ix], ACT, total)
+                muw = MUW_all[:, ix].sum(axis=1)
                 pos_ = np.where(ssi > 0, ssi, 0.0).sum(axis=1)
-                neg = np.where(ssi <= 0, ssi, 0.0).sum(axis=1)
-                multi = pos_ + np.maximum(0, neg + muw - union)
+                multi = pos_ + np.maximum(0, single - pos_ + muw - union)
                 port_ss = np.where(n_act == 1, single, multi)
             else:
                 port_ss = single
-            port_ss = np.where(n_act == 0, 0.0, port_ss)
-            ss_comb = np.maximum(ss_comb, port_ss)
+            ss_comb = np.maximum(ss_comb, np.where(n_act == 0, 0.0, port_ss))
 
         ins = self.layer.input_operands
         ind = {op: np.zeros(N) for op in ins}
@@ -489,9 +488,9 @@ class BatchEvaluator:
     def _muw_union(A: np.ndarray, PD: np.ndarray, ACT: np.ndarray, total: int) -> np.ndarray:
         """Cycles covered by the union of periodic windows [0, A) mod PD of the active activities, over the run.
 
-        Periods are prefix products of one loop nest, so each divides the next larger one; the
-        count inside one longest period follows from the recursion
-        F_j(x) = min(a_j, x) + G_{j-1}(x) - G_{j-1}(min(a_j, x)), G periodic extension of F_{j-1}.
+        Periods are prefix products of one loop nest, so each divides the next larger one. With the
+        activities sorted by period, U_j (cover of one period p_j by activities 0..j) is
+        a_j + (p_j / p_{j-1}) U_{j-1} - H_{j-1}(a_j), H_j(y) being the cover of [0, y).
         """
         N, k = A.shape
         a = np.where(ACT, A, 0).astype(np.int64)
@@ -501,22 +500,22 @@ class BatchEvaluator:
         order = np.argsort(p, axis=1, kind="stable")
         a = np.take_along_axis(a, order, axis=1)
         p = np.take_along_axis(p, order, axis=1)
-        tots: list[np.ndarray] = []
+        U: list[np.ndarray] = []  # U[j]: covered cycles in one period p_j by activities 0..j
+        K: list[np.ndarray] = []  # K[j]: cycles in [0, a_j) covered by activities 0..j-1
 
-        def F(j: int, x: np.ndarray) -> np.ndarray:
-            aj = np.minimum(a[:, j], x)
-            if j == 0:
-                return aj
-            return aj + G(j - 1, x) - G(j - 1, aj)
-
-        def G(j: int, y: np.ndarray) -> np.ndarray:
+        def H(j: int, y: np.ndarray) -> np.ndarray:
+            """Covered cycles in [0, y) by activities 0..j (periodic with p_j)."""
+            if j < 0:
+                return np.zeros_like(y)
             pj = p[:, j]
-            return (y // pj) * tots[j] + F(j, y % pj)
+            x = y % pj
+            inner = np.where(x <= a[:, j], x, a[:, j] + H(j - 1, x) - K[j]) if j else np.minimum(a[:, 0], x)
+            return (y // pj) * U[j] + inner
 
         for j in range(k):
-            tots.append(F(j, p[:, j]))
-        max_p = p[:, -1]
-        covered = tots[-1] * (total // max_p)
+            K.append(H(j - 1, a[:, j]))
+            U.append(a[:, j] + ((p[:, j] // p[:, j - 1]) * U[j - 1] if j else 0) - K[j])
+        covered = U[-1] * (total // p[:, -1])
         return np.where(full, total, covered).astype(float)
 
     def _seq_pattern(self, factors: list, d: str, bounds: list[np.ndarray], S, DI, N: int, n: int) -> list[np.ndarray]:
