@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
+    from acco.depthfirst.cli import add_stack_parser
+    add_stack_parser(sub)
     return parser
 
 
