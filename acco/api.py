@@ -8,7 +8,7 @@ from acco.cost import LayerCost, evaluate
 from acco.io import check_spatial_mapping, load_hardware, load_temporal_mapping, load_workload
 from acco.io.errors import InputError
 from acco.hardware import Accelerator
-from acco.search import DoesNotFit, LomaConfig, loma
+from acco.search import DoesNotFit, LomaConfig, SalsaConfig, best_mapping
 from acco.search.loma import SearchResult
 from acco.workload import Layer
 
@@ -40,11 +40,11 @@ def search_layer(
     hardware: str | os.PathLike[str],
     workload: str | os.PathLike[str],
     layer_id: int,
-    config: LomaConfig = LomaConfig(),
+    config: LomaConfig | SalsaConfig = LomaConfig(),
 ) -> SearchResult:
-    """Load the inputs and find the best temporal mapping of one layer with LOMA."""
+    """Load the inputs and find the best temporal mapping of one layer with LOMA or SALSA."""
     acc, layer = _load_layer(hardware, workload, layer_id)
     try:
-        return loma(layer, acc, config)
+        return best_mapping(layer, acc, config)
     except DoesNotFit as e:
         raise InputError(str(workload), f"layers[id={layer_id}]", f"a layer that fits the memories of {acc.name}", str(e)) from None

@@ -81,6 +81,7 @@ class BatchEvaluator:
         self.rel = {op: set(layer.relevant_dims(op)) for op in self.ops}
         self.irr = {op: set(layer.irrelevant_dims(op)) for op in self.ops}
         self.prs = {op: layer.pr_relations(op) for op in self.ops}
+        self.rel_dims = {op: layer.relevant_dims(op) for op in self.ops}
         self.sc = self._spatial_consts(spatial)
         integer = spatial.integer()
         self.sc_int = self.sc if integer == spatial else self._spatial_consts(integer)
@@ -221,20 +222,31 @@ class BatchEvaluator:
         ir_o = irmask[self.out]
         last_ir_o = np.where(ir_o, pos, -1).max(axis=1) if n else np.full(N, -1)
 
+        mults: dict[str, np.ndarray] = {}
+
+        def loop_mult(d: str) -> np.ndarray:
+            """(N, n) float: the loop size where the loop is of dim d, else 1 (x*1 is exact)."""
+            if d not in mults:
+                mults[d] = np.where(DI == self.dim_index.get(d, -1), S, 1).astype(float)
+            return mults[d]
+
         def seq_alloc(op: str, d: str, bounds: list[np.ndarray]) -> np.ndarray:
             """(N, n+1) size of dim d over spatial level 0, loops of level 0, spatial level 1, ... multiplied in
             the scalar allocator's order (matters when an unrolling is fractional and the size is ceiled)."""
             f = self.sc.factors[op]
-            di = self.dim_index.get(d, -1)
+            mult = loop_mult(d)
             cum = np.ones(N)
             out = np.empty((N, n + 1))
+            marks = [(b, f[a][d]) for a, b in enumerate(bounds) if d in f[a]]
             for j in range(n + 1):
-                for a, b in enumerate(bounds):
-                    for x in f[a].get(d, ()):
-                        cum = np.where(b == j, cum * x, cum)
+                for b, xs in marks:
+                    hit = b == j
+                    if hit.any():
+                        for x in xs:
+                            cum = np.where(hit, cum * x, cum)
                 out[:, j] = cum
                 if j < n:
-                    cum = np.where(DI[:, j] == di, cum * S[:, j], cum)
+                    cum = cum * mult[:, j]
             return out
 
         def tile_elems(op: str, spat: dict[str, float], at: np.ndarray | None, seq: dict | None = None) -> np.ndarray:
@@ -250,7 +262,7 @@ class BatchEvaluator:
                 return ceil(base)
 
             res = np.ones((N, n + 1) if at is None else N)
-            for d in self.layer.relevant_dims(op):
+            for d in self.rel_dims[op]:
                 res = res * size(d)
             for r in self.prs[op]:
                 res = res * _pr_extent_arr(r.coef_a, size(r.dim_a), r.coef_b, size(r.dim_b))
@@ -520,17 +532,19 @@ class BatchEvaluator:
 
     def _seq_pattern(self, factors: list, d: str, bounds: list[np.ndarray], S, DI, N: int, n: int) -> list[np.ndarray]:
         """Size of dim d up to each arch level a (loops of levels < a and unrollings of arch levels < a)."""
-        di = self.dim_index.get(d, -1)
+        mult = np.where(DI == self.dim_index.get(d, -1), S, 1).astype(float)
         cum = np.ones(N)
         snaps = [np.ones(N)] + [np.zeros(N) for _ in bounds]
         for j in range(n + 1):
             for a, b in enumerate(bounds):
                 hit = b == j
+                if not hit.any():
+                    continue
                 for x in factors[a].get(d, ()):
                     cum = np.where(hit, cum * x, cum)
                 snaps[a + 1] = np.where(hit, cum, snaps[a + 1])
             if j < n:
-                cum = np.where(DI[:, j] == di, cum * S[:, j], cum)
+                cum = cum * mult[:, j]
         return snaps
 
     def _patterns(self, sc: _SpatialConsts, merged: dict, ctx: tuple) -> dict:
@@ -586,7 +600,7 @@ class BatchEvaluator:
                     return base * C[d][rows, at] if d in C else base * np.ones(N)
 
                 v = np.ones(N)
-                for d in self.layer.relevant_dims(op):
+                for d in self.rel_dims[op]:
                     v = v * cum(d)
                 for r in self.prs[op]:
                     v = v * _pr_extent_arr(r.coef_a, cum(r.dim_a), r.coef_b, cum(r.dim_b))
