@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from acco.io.errors import InputError
 from acco.io.hardware import accelerator_from_yaml
-from acco.io.onnx_cli import add_import_onnx_parser
 from acco.io.workload import workload_from_yaml
 from acco.io.yamlfile import Field, read_yaml
 
@@ -89,12 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, required=True, metavar="ID", help="layer id in the workload")
     p.add_argument("--temporal-mapping", metavar="FILE",
                    help="evaluate this temporal mapping (docs/inputs.md) instead of searching one")
-    p.add_argument("--mapper", choices=["loma"], default="loma", help="temporal mapping search (default loma)")
+    p.add_argument("--mapper", choices=["loma", "salsa"], default="loma",
+                   help="temporal mapping search: loma (exhaustive over merged loop prime factors) or salsa "
+                   "(full factorisation: exhaustive when small, else seeded simulated annealing); default loma")
     p.add_argument("--lpf-limit", type=_positive_int, default=6, metavar="N", help="LOMA loop-prime-factor limit (default 6)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="SALSA random seed (default 0)")
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
-    add_import_onnx_parser(sub)
     from acco.depthfirst.cli import add_stack_parser
     add_stack_parser(sub)
     return parser
@@ -148,7 +149,7 @@ def cmd_layer(args: argparse.Namespace) -> int:
 
     from acco.api import evaluate_layer, search_layer
     from acco.cost import MappingDoesNotFit
-    from acco.search import LomaConfig
+    from acco.search import LomaConfig, SalsaConfig
 
     search = None
     if args.temporal_mapping:
@@ -157,19 +158,27 @@ def cmd_layer(args: argparse.Namespace) -> int:
         except MappingDoesNotFit as e:
             raise InputError(str(args.temporal_mapping), "", "a temporal mapping whose tiles fit every memory", str(e)) from None
     else:
-        search = search_layer(args.hardware, args.workload, args.layer, LomaConfig(args.lpf_limit, args.opt))
+        if args.mapper == "salsa":
+            config: LomaConfig | SalsaConfig = SalsaConfig(seed=args.seed, objective=args.opt)
+            settings = {"mapper": "salsa", "seed": args.seed, "objective": args.opt}
+            label = f"SALSA seed {args.seed}"
+        else:
+            config = LomaConfig(args.lpf_limit, args.opt)
+            settings = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt}
+            label = f"LOMA lpf {args.lpf_limit}"
+        search = search_layer(args.hardware, args.workload, args.layer, config)
         cost = search.cost
     if args.json:
         d = cost.as_dict()
         if search is not None:
-            d["search"] = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt,
-                           "orderings": search.orderings, "valid": search.valid, "seconds": search.seconds}
+            d["search"] = {**settings, "engine": search.engine, "orderings": search.orderings,
+                           "valid": search.valid, "seconds": search.seconds}
         print(json.dumps(d, indent=2))
     else:
         print(format_layer_cost(cost))
         if search is not None:
-            print(f"  search        LOMA lpf {args.lpf_limit}, opt {args.opt}: {search.orderings} orderings "
-                  f"({search.valid} fit) in {search.seconds:.2f} s")
+            print(f"  search        {label} ({search.engine}), opt {args.opt}: {search.orderings} orderings "
+                  f"costed ({search.valid} fit) in {search.seconds:.2f} s")
     return EXIT_OK
 
 
