@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from acco.io.errors import InputError
 from acco.io.hardware import accelerator_from_yaml
+from acco.io.onnx_cli import add_import_onnx_parser
 from acco.io.workload import workload_from_yaml
 from acco.io.yamlfile import Field, read_yaml
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
+    add_import_onnx_parser(sub)
     from acco.depthfirst.cli import add_stack_parser
     add_stack_parser(sub)
     return parser
