@@ -1,0 +1,245 @@
+"""Streaming view of a causal depth-first sub-stack: warm-up, stable and total costs and footprints.
+
+Tiles are visited row by row along time (Y). The **warm-up** is the first tile row (no V-cache yet,
+weights fetched from DRAM by the first tile), **stable** is a later row (steady state per new row of
+time steps) and **total** is the whole sequence (spec acco.md §2, §7).
+
+Footprints (peak on-chip activation bits: live feature maps + H- and V-caches, and weight bits)
+follow the original's cache logs: warm-up = max over the tiles with y0 = 0, stable = max over the
+tiles with y0 > 0 (zeros when there is a single row), total = max over all tiles. They need no
+hardware and no mapper. Costs (energy pJ, latency cycles) come from the depth-first model: warm-up
+= the first row, stable = the second row (the original's Step 2), total = all tiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Sequence
+
+from acco.causal.ranges import Range, stack_ranges
+from acco.causal.transform import CAUSAL_SOURCE, Dilations, causal_stack, declared_sizes, network_dilations
+from acco.depthfirst.caching import cache_in_bits, largest_alive, stack_weight_bits
+from acco.depthfirst.config import DfConfig
+from acco.depthfirst.geometry import StackGraph, backpropagate, graph_of, tile_grid, with_full_sizes
+from acco.depthfirst.stacks import check_cuts, substack, weight_overflow_cuts
+from acco.io.errors import InputError
+from acco.workload.layer import InputNode
+from acco.workload.network import Workload
+
+KINDS = ("warmup", "stable", "total")
+
+
+@dataclass(frozen=True)
+class CausalSettings:
+    """What the causal exploration needs besides the tile: cuts, cut_max, dilation and batch overrides."""
+
+    cut_max: int = 0
+    cuts: tuple[int, ...] = ()
+    weight_overflow_cuts: bool = True
+    global_initial_dilation: int = -1  # -1 = inherit from the whole-network transform
+    batch: int = 1  # -1 = ceil(D_out_global(last) / D_final)
+    #: reference quirk: operand dims declared with size 1 stay out of the operand sizes (transform.freeze_unit_dims)
+    reference_unit_dims: bool = True
+
+
+@dataclass(frozen=True)
+class SubStack:
+    """One cut range after the causal transform: its graph at full size and its dilations."""
+
+    cut_before: int | None
+    cut_after: int | None
+    graph: StackGraph
+    dilations: Dilations
+
+    @property
+    def layer_ids(self) -> tuple[int, ...]:
+        """Computed layers of the sub-stack."""
+        return tuple(n for n in self.graph.order if not isinstance(self.graph.nodes[n], InputNode))
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(OX, OY) of the last layer after the transform (OY = time steps)."""
+        out = self.graph.nodes[self.graph.output_id]
+        return out.loop_sizes.get("OX", 1), out.loop_sizes.get("OY", 1)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Peak on-chip activation bits and weight bits of one kind (warmup / stable / total)."""
+
+    peak_bits: int
+    weight_bits: int
+
+
+def original_graph(workload: Workload) -> StackGraph:
+    """The workload as given (strided), at full size."""
+    return with_full_sizes(graph_of(workload))
+
+
+def substacks(workload: Workload, settings: CausalSettings, acc: Any = None) -> list[SubStack]:
+    """All cut ranges of a causal exploration, transformed and resized (the original's order).
+
+    Weight-overflow cuts need the hardware (`acc`); without it only explicit cuts are forced.
+    """
+    g0 = original_graph(workload)
+    check_cuts(g0, settings.cuts)
+    d_total = network_dilations(workload)
+    fwd: list[int] = list(settings.cuts)
+    rev: list[int] | None = None
+    if settings.weight_overflow_cuts and acc is not None:
+        fwd = sorted(set(fwd) | set(weight_overflow_cuts(g0, acc, False)))
+        rev = sorted(set(settings.cuts) | set(weight_overflow_cuts(g0, acc, True)))
+    node_ids = [n.id for n in workload.nodes]
+    out: list[SubStack] = []
+    for before, after in stack_ranges(g0, node_ids, fwd, rev, settings.cut_max):
+        sub = substack(g0, before, after)
+        if not sub.layers:
+            continue
+        first = sub.layers[0].id
+        inherited = d_total.d_in[first]
+        init = inherited if settings.global_initial_dilation == -1 else settings.global_initial_dilation
+        if settings.global_initial_dilation != -1 and settings.global_initial_dilation > inherited:
+            continue  # the original skips sub-stacks whose inherited dilation is below the override
+        end = sub.output_id
+        tg, dil = causal_stack(
+            sub, dict(g0.nodes[end].loop_sizes), init, settings.batch, d_total.d_out,
+            declared_sizes(workload) if settings.reference_unit_dims else None,
+        )
+        out.append(SubStack(before, after, tg, dil))
+    return out
+
+
+def check_tile(workload: Workload, tile_x: int, tile_y: int) -> None:
+    """InputError naming tile_x / tile_y when not positive, or tile_y longer than the transformed input's time axis."""
+    for name, v in (("tile_x", tile_x), ("tile_y", tile_y)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise InputError(CAUSAL_SOURCE, name, "a positive integer", repr(v))
+    from acco.causal.transform import causal_network
+
+    g, _ = causal_network(workload)
+    t_in = max(g.nodes[i].loop_sizes.get("OY", 1) for i in g.input_ids)
+    if tile_y > t_in:
+        raise InputError(CAUSAL_SOURCE, "tile_y", f"at most the time axis of the transformed input ({t_in} steps)", str(tile_y))
+
+
+def tile_peak(g: StackGraph, tile_x: int, tile_y: int, first_x: bool, first_y: bool, h: bool = True, v: bool = True) -> int:
+    """Peak on-chip activation bits of one tile (the original's `peak_f_mem_size`), no hardware needed."""
+    a = backpropagate(g, tile_x, tile_y, not first_x, True, not first_y, True)
+    b = backpropagate(g, tile_x, tile_y, not first_x and h, True, not first_y and v, True)
+    peak = largest_alive(b.tile_graph(g))
+    if h:
+        h_bits, v_bits, _ = cache_in_bits(a, a.tile_graph(g), g)
+        if not first_x:
+            peak += sum(h_bits.values())
+        if v:
+            peak += sum(v_bits.values())
+    return peak
+
+
+def footprints(g: StackGraph, tile_x: int, tile_y: int, h: bool = True, v: bool = True) -> dict[str, Footprint]:
+    """Warm-up / stable / total peak activation bits and weight bits of a sub-stack for one tile."""
+    out = g.nodes[g.output_id]
+    widths = tile_grid(out.loop_sizes.get("OX", 1), tile_x)
+    heights = tile_grid(out.loop_sizes.get("OY", 1), tile_y)
+    w = stack_weight_bits(g)
+    memo: dict[tuple, int] = {}
+
+    def peak(tx: int, ty: int, fx: bool, fy: bool) -> int:
+        k = (tx, ty, fx, fy)
+        if k not in memo:
+            memo[k] = tile_peak(g, tx, ty, fx, fy, h, v)
+        return memo[k]
+
+    classes_x = {(widths[0], True)} | {(wd, False) for wd in widths[1:]}
+    warm = max(peak(tx, heights[0], fx, True) for tx, fx in classes_x)
+    res = {"warmup": Footprint(warm, w)}
+    if len(heights) > 1:
+        stable = max(peak(tx, ty, fx, False) for tx, fx in classes_x for ty in set(heights[1:]))
+        res["stable"] = Footprint(stable, w)
+    else:
+        res["stable"] = Footprint(0, 0)
+    res["total"] = Footprint(max(res["warmup"].peak_bits, res["stable"].peak_bits), w)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# costs
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Streaming costs of one sub-stack and tile: energy (pJ) and latency (cycles) per kind, and footprints."""
+
+    cut_before: int | None
+    cut_after: int | None
+    layer_ids: tuple[int, ...]
+    tile_x: int
+    tile_y: int
+    output_size: tuple[int, int]
+    rows: int
+    energy: dict[str, float]
+    latency: dict[str, float]
+    footprint: dict[str, Footprint]
+    stack: Any = None  # the depth-first StackCost (None for footprint-only runs)
+
+
+def cost_substack(ss: SubStack, acc: Any, cfg: DfConfig, cache: Any = None, progress: Callable[[int], None] | None = None) -> Frames:
+    """Depth-first cost of one causal sub-stack: warm-up row, stable (second) row, whole sequence."""
+    from acco.depthfirst.combine import run_stack
+
+    stack = run_stack(ss.graph, acc, cfg, cache, progress)
+    e0, l0 = stack.rows(0)
+    if len(stack.row_counts) > 1:
+        e1, l1 = stack.rows(1)
+    else:
+        e1 = l1 = 0.0
+    h, v = cfg.horizontal_caching, cfg.vertical_caching
+    fp = footprints(ss.graph, cfg.tile_x, cfg.tile_y, h, v)
+    return Frames(
+        ss.cut_before, ss.cut_after, ss.layer_ids, cfg.tile_x, cfg.tile_y, ss.output_size, len(stack.row_counts),
+        {"warmup": e0, "stable": e1, "total": stack.energy},
+        {"warmup": l0, "stable": l1, "total": stack.latency},
+        fp, stack,
+    )
+
+
+def footprint_frames(ss: SubStack, tile_x: int, tile_y: int, h: bool = True, v: bool = True) -> Frames:
+    """Footprints only (no hardware, no mapper); costs are left empty."""
+    out_x, out_y = ss.output_size
+    return Frames(
+        ss.cut_before, ss.cut_after, ss.layer_ids, tile_x, tile_y, ss.output_size, len(tile_grid(out_y, tile_y)),
+        {}, {}, footprints(ss.graph, tile_x, tile_y, h, v),
+    )
+
+
+def explore(
+    workload: Workload,
+    tile_x: int,
+    tile_y: int,
+    settings: CausalSettings = CausalSettings(),
+    acc: Any = None,
+    cfg: DfConfig | None = None,
+    costs: bool = True,
+    cache: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Frames]:
+    """Every sub-stack of a causal exploration for one tile: costs (if `costs`) and footprints."""
+    check_tile(workload, tile_x, tile_y)
+    subs = substacks(workload, settings, acc)
+    if not costs:
+        h, v = (cfg.horizontal_caching, cfg.vertical_caching) if cfg else (True, True)
+        return [footprint_frames(s, tile_x, tile_y, h, v) for s in subs]
+    if acc is None:
+        raise InputError(CAUSAL_SOURCE, "hardware", "an accelerator to cost the sub-stacks", "none")
+    cfg = replace(cfg or DfConfig(tile_x, tile_y), tile_x=tile_x, tile_y=tile_y)
+    return [cost_substack(s, acc, cfg, cache, progress) for s in subs]
+
+
+def ranges_of(frames: Sequence[Frames]) -> list[Range]:
+    """The (cut_before, cut_after) of every result, in order."""
+    return [(f.cut_before, f.cut_after) for f in frames]
+
+
+__all__ = ["CausalSettings", "Footprint", "Frames", "SubStack", "explore", "footprints", "substacks", "tile_peak", "KINDS"]
+
+
