@@ -206,6 +206,7 @@ class AccoApi:
     load_workload: Callable[..., Any] | None
     searchers: dict[str, Callable[[Any, Any], Any]]
     missing: list[str]
+    description: str = ""
 
 
 def acco_api(args: argparse.Namespace) -> AccoApi:
@@ -232,17 +233,23 @@ def acco_api(args: argparse.Namespace) -> AccoApi:
     else:
         missing.append("ACCO loma not available yet")
     if hasattr(search, "salsa") and hasattr(search, "SalsaConfig"):
-        scfg = search.SalsaConfig(
-            iterations=args.salsa_iterations,
-            start_temperature=args.start_temperature,
-            chains=1,
-            seed=args.seed,
-            objective="energy",
-        )
+        if args.acco_salsa == "defaults":
+            scfg = search.SalsaConfig(seed=args.seed, objective="energy")
+        else:
+            scfg = search.SalsaConfig(
+                iterations=args.salsa_iterations,
+                start_temperature=args.start_temperature,
+                chains=1,
+                seed=args.seed,
+                objective="energy",
+            )
         searchers["salsa"] = lambda layer, acc, _c=scfg: search.salsa(layer, acc, _c)
     else:
         missing.append("ACCO salsa not available yet")
-    return AccoApi(load_hw, load_wl, searchers, missing)
+    desc = ""
+    if "salsa" in searchers:
+        desc = f"ACCO SALSA config: {scfg}"
+    return AccoApi(load_hw, load_wl, searchers, missing, desc)
 
 
 def run_acco_all(
@@ -345,6 +352,10 @@ def build_table(
                         "zz_s": zs,
                         "acco_s": as_,
                         "speedup": zs / as_ if as_ and not math.isnan(as_) and as_ > 0 else math.nan,
+                        "zz_cpu_s": z.get("cpu_seconds", math.nan),
+                        "acco_cpu_s": a.get("cpu_seconds", math.nan),
+                        "zz_wall_s": z.get("wall_seconds", math.nan),
+                        "acco_wall_s": a.get("wall_seconds", math.nan),
                         "zz_orderings": z.get("orderings"),
                         "acco_orderings": a.get("orderings"),
                         "status": status,
@@ -408,6 +419,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--salsa-iterations", type=int, default=1000)
     p.add_argument("--start-temperature", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--acco-salsa",
+        choices=("same", "defaults"),
+        default="same",
+        help="ACCO SALSA settings: 'same' = ZigZag's (iterations, T0, 1 chain, seed), 'defaults' = ACCO's "
+        "SalsaConfig defaults with --seed",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: conv layer on tpu_like only")
     p.add_argument("--no-cache", action="store_true", help="rerun ZigZag even if a cached result exists")
     p.add_argument("--zigzag-only", action="store_true", help="skip the ACCO side (e.g. to fill the cache)")
@@ -455,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         api = acco_api(args)
         for msg in api.missing:
             print(msg, flush=True)
+        if api.description and "salsa" in args.engines:
+            print(api.description, flush=True)
         if api.load_hardware is None or api.load_workload is None:
             notes = {e: "ACCO loader n/a" for e in args.engines}
         else:
@@ -464,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ACCO: {len(ac)} searches in {time.perf_counter() - t1:.1f} s", flush=True)
 
     df = build_table(cases, args.engines, zz, ac, args.layers, args.timing, notes)
-    shown = df.drop(columns=["layer_name", "zz_orderings", "acco_orderings"])
+    shown = df.drop(
+        columns=["layer_name", "zz_cpu_s", "acco_cpu_s", "zz_wall_s", "acco_wall_s", "zz_orderings", "acco_orderings"]
+    )
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250):
         print()
         print(
