@@ -7,8 +7,9 @@ time steps) and **total** is the whole sequence (spec acco.md §2, §7).
 Footprints (peak on-chip activation bits: live feature maps + H- and V-caches, and weight bits)
 follow the original's cache logs: warm-up = max over the tiles with y0 = 0, stable = max over the
 tiles with y0 > 0 (zeros when there is a single row), total = max over all tiles. They need no
-hardware and no mapper. Costs (energy pJ, latency cycles) come from the depth-first model: warm-up
-= the first row, stable = the second row (the original's Step 2), total = all tiles.
+hardware and no mapper. Costs (energy pJ, latency cycles = ACCO's `latency_total2`) come from the
+depth-first model and are added up as the original's Step 2 does: warm-up = the first row, stable =
+the second row (the warm-up row when there is only one), total = all tiles.
 """
 
 from __future__ import annotations
@@ -183,22 +184,48 @@ class Frames:
     stack: Any = None  # the depth-first StackCost (None for footprint-only runs)
 
 
+def step2_sums(stack: Any, counts: Sequence[int]) -> tuple[int, int]:
+    """(energy, latency) of a set of tiles as the original's Step 2 adds them up.
+
+    Per layer and per data-copy layer: sum over tile types of cost * count, truncated to int; the
+    latency is `latency_total2` (ACCO's latency, which includes the offloading stalls).
+    """
+    energy = latency = 0
+    n_layers = len(stack.tile_types[0].layers) if stack.tile_types else 0
+    for i in range(n_layers):
+        ce = cl = le = ll = 0.0
+        for c, t in zip(counts, stack.tile_types):
+            if not c:
+                continue
+            lt = t.layers[i]
+            ce += lt.copy.energy * c
+            cl += lt.copy.latency * c
+            if lt.cost is not None:
+                le += lt.cost.energy_total * c
+                ll += lt.cost.latency_total2 * c
+        energy += int(ce) + int(le)
+        latency += int(cl) + int(ll)
+    return energy, latency
+
+
 def cost_substack(ss: SubStack, acc: Any, cfg: DfConfig, cache: Any = None, progress: Callable[[int], None] | None = None) -> Frames:
-    """Depth-first cost of one causal sub-stack: warm-up row, stable (second) row, whole sequence."""
+    """Depth-first cost of one causal sub-stack: warm-up row, stable (second) row, whole sequence.
+
+    As in the original's Step 2: the stable row falls back to the warm-up row when the sub-stack
+    has a single tile row.
+    """
     from acco.depthfirst.combine import run_stack
 
     stack = run_stack(ss.graph, acc, cfg, cache, progress)
-    e0, l0 = stack.rows(0)
-    if len(stack.row_counts) > 1:
-        e1, l1 = stack.rows(1)
-    else:
-        e1 = l1 = 0.0
+    e0, l0 = step2_sums(stack, stack.row_counts[0])
+    e1, l1 = step2_sums(stack, stack.row_counts[1]) if len(stack.row_counts) > 1 else (e0, l0)
+    et, lt = step2_sums(stack, [t.count for t in stack.tile_types])
     h, v = cfg.horizontal_caching, cfg.vertical_caching
     fp = footprints(ss.graph, cfg.tile_x, cfg.tile_y, h, v)
     return Frames(
         ss.cut_before, ss.cut_after, ss.layer_ids, cfg.tile_x, cfg.tile_y, ss.output_size, len(stack.row_counts),
-        {"warmup": e0, "stable": e1, "total": stack.energy},
-        {"warmup": l0, "stable": l1, "total": stack.latency},
+        {"warmup": e0, "stable": e1, "total": et},
+        {"warmup": l0, "stable": l1, "total": lt},
         fp, stack,
     )
 
@@ -240,6 +267,6 @@ def ranges_of(frames: Sequence[Frames]) -> list[Range]:
     return [(f.cut_before, f.cut_after) for f in frames]
 
 
-__all__ = ["CausalSettings", "Footprint", "Frames", "SubStack", "explore", "footprints", "substacks", "tile_peak", "KINDS"]
+__all__ = ["CausalSettings", "Footprint", "Frames", "SubStack", "cost_substack", "step2_sums", "explore", "footprint_frames", "footprints", "substacks", "tile_peak", "KINDS"]
 
 
