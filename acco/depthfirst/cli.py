@@ -1,4 +1,4 @@
-"""`python -m acco stack HW WL --tile X Y --caching H V [--cuts a,b] [--layer-by-layer] [--json]`.
+"""`python -m acco stack HW WL --tile X Y --caching H V [--cuts a,b] [--layer-by-layer] [--causal ...] [--json]`.
 
 Prints, per stack range, the energy, latency (sum of latency_total1, the paper's metric), peak
 on-chip activation bits (including caches), weight bits and the tile types with their counts.
@@ -65,6 +65,9 @@ def add_stack_parser(sub: Any) -> None:
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="mapper objective (default energy)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    from acco.causal.cli import add_causal_args
+
+    add_causal_args(p)
     p.set_defaults(func=cmd_stack)
 
 
@@ -120,6 +123,12 @@ def cmd_stack(args: argparse.Namespace) -> int:
         )
     except ValueError as e:
         raise InputError("command line", "--tile", "positive integers", str(e)) from None
+    if getattr(args, "causal", False):
+        from acco.causal.cli import cmd_causal
+
+        return cmd_causal(args, acc, wl, cfg)
+    if getattr(args, "cache_log", None) or getattr(args, "footprint_only", False):
+        raise InputError("command line", "--cache-log", "--causal (cache logs and footprint-only runs are causal-mode options)", "no --causal")
     progress = None
     bar = None
     if not args.no_progress:
