@@ -364,19 +364,21 @@ def build_table(
     return pd.DataFrame(rows)
 
 
-def summarise(df: Any) -> Any:
-    """Per-engine totals: energies, max deviation, geometric-mean speed-up, seconds."""
+def summarise(df: Any, keys: Sequence[str] = ("engine",)) -> Any:
+    """Totals per group (default per engine): energies, max deviation, geometric-mean speed-up, seconds."""
     import pandas as pd
 
     out = []
-    for engine, g in df.groupby("engine", sort=False):
+    for group, g in df.groupby(list(keys), sort=False):
+        group = group if isinstance(group, tuple) else (group,)
+        engine = dict(zip(keys, group)).get("engine")
         both = g.dropna(subset=["zz_energy", "acco_energy"])
         sp = both["speedup"].dropna()
         sp = sp[sp > 0]
         dev = (both["energy_ratio"] - 1).abs()
         out.append(
             {
-                "engine": engine,
+                **dict(zip(keys, group)),
                 "layers": len(g),
                 "compared": len(both),
                 "zz_energy_sum": g["zz_energy"].sum(),
@@ -505,7 +507,13 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"summary per engine ({args.timing} seconds; LOMA energy tolerance {100 * LOMA_ENERGY_TOLERANCE:g} %;")
         print(" latency differs by design: ACCO's latency model is the 2022-era ACCO one, not ZigZag 3.9.1's)")
-        print(summarise(df).to_string(index=False, float_format=lambda x: f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.1f}"))
+        fmt = lambda x: f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.1f}"  # noqa: E731
+        ratio_fmt = {"energy_ratio_of_sums": lambda x: f"{x:.6f}"}
+        print(summarise(df).to_string(index=False, float_format=fmt, formatters=ratio_fmt))
+        if len(cases) > 1:
+            print("\nper hardware, workload and engine")
+            summary = summarise(df, ("hardware", "workload", "engine"))
+            print(summary.to_string(index=False, float_format=fmt, formatters=ratio_fmt))
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.csv, index=False)
     print(f"\nwritten {args.csv}")
