@@ -13,14 +13,50 @@ from acco.search.loma import SearchResult
 from acco.workload import Layer
 
 
-def _load_layer(hardware: str | os.PathLike[str], workload: str | os.PathLike[str], layer_id: int) -> tuple[Accelerator, Layer]:
-    acc = load_hardware(hardware)
-    wl = load_workload(workload)
+def load_any_hardware(path: str | os.PathLike[str]) -> Accelerator:
+    """An ACCO hardware file, or a ZigZag 3.x one (told apart by content)."""
+    from acco.io import zigzag
+
+    try:
+        data = zigzag.read_zigzag_yaml(path)
+    except InputError:
+        data = None
+    if data is not None and zigzag.is_zigzag_hardware(data):
+        return zigzag.load_zigzag_hardware(path)
+    return load_hardware(path)
+
+
+def _load_layer(
+    hardware: str | os.PathLike[str],
+    workload: str | os.PathLike[str],
+    layer_id: int,
+    mapping: str | os.PathLike[str] | None = None,
+) -> tuple[Accelerator, Layer]:
+    """Load hardware + workload (ACCO or ZigZag 3.x files; ZigZag workloads need their mapping file)."""
+    from acco.io import zigzag
+
+    acc = load_any_hardware(hardware)
+    try:
+        data = zigzag.read_zigzag_yaml(workload)
+    except InputError:
+        data = None
+    is_zz = data is not None and zigzag.is_zigzag_workload(data)
+    if is_zz:
+        if mapping is None:
+            raise InputError(str(workload), "", "an ACCO workload, or a ZigZag workload together with --mapping MAPPING.yaml",
+                             "a ZigZag workload without a mapping file")
+        wl = zigzag.load_zigzag_workload(workload, mapping, acc)
+    else:
+        if mapping is not None:
+            raise InputError(str(mapping), "", "no --mapping for an ACCO workload (its layers carry their spatial mapping)",
+                             "a mapping file")
+        wl = load_workload(workload)
     ids = [l.id for l in wl.layers]
     if layer_id not in ids:
         raise InputError(str(workload), "layers", f"a computed layer id ({', '.join(map(str, ids))})", f"--layer {layer_id}")
     layer = wl.layer(layer_id)
-    check_spatial_mapping(layer, acc, workload)
+    if not is_zz:  # ZigZag keeps oversized unrollings and clips them, as the cost model does
+        check_spatial_mapping(layer, acc, workload)
     return acc, layer
 
 
@@ -29,9 +65,10 @@ def evaluate_layer(
     workload: str | os.PathLike[str],
     layer_id: int,
     temporal_mapping: str | os.PathLike[str],
+    mapping: str | os.PathLike[str] | None = None,
 ) -> LayerCost:
     """Load the inputs, check they fit together and evaluate one layer under the given temporal mapping."""
-    acc, layer = _load_layer(hardware, workload, layer_id)
+    acc, layer = _load_layer(hardware, workload, layer_id, mapping)
     tm = load_temporal_mapping(temporal_mapping, layer, acc)
     return evaluate(layer, acc, tm)
 
@@ -41,10 +78,11 @@ def search_layer(
     workload: str | os.PathLike[str],
     layer_id: int,
     config: LomaConfig | SalsaConfig = LomaConfig(),
+    mapping: str | os.PathLike[str] | None = None,
 ) -> SearchResult:
     """Load the inputs and find the best temporal mapping of one layer with LOMA or SALSA."""
-    acc, layer = _load_layer(hardware, workload, layer_id)
+    acc, layer = _load_layer(hardware, workload, layer_id, mapping)
     try:
         return best_mapping(layer, acc, config)
-    except DoesNotFit as e:
+    except (DoesNotFit, ValueError) as e:
         raise InputError(str(workload), f"layers[id={layer_id}]", f"a layer that fits the memories of {acc.name}", str(e)) from None

@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(full factorisation: exhaustive when small, else seeded simulated annealing); default loma")
     p.add_argument("--lpf-limit", type=_positive_int, default=6, metavar="N", help="LOMA loop-prime-factor limit (default 6)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="SALSA random seed (default 0)")
+    p.add_argument("--mapping", metavar="MAPPING.yaml",
+                   help="ZigZag 3.x mapping file, needed when WL.yaml is a ZigZag workload (HW.yaml may be ZigZag's too)")
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
@@ -156,7 +158,7 @@ def cmd_layer(args: argparse.Namespace) -> int:
     search = None
     if args.temporal_mapping:
         try:
-            cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping)
+            cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping, args.mapping)
         except MappingDoesNotFit as e:
             raise InputError(str(args.temporal_mapping), "", "a temporal mapping whose tiles fit every memory", str(e)) from None
     else:
@@ -168,7 +170,7 @@ def cmd_layer(args: argparse.Namespace) -> int:
             config = LomaConfig(args.lpf_limit, args.opt)
             settings = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt}
             label = f"LOMA lpf {args.lpf_limit}"
-        search = search_layer(args.hardware, args.workload, args.layer, config)
+        search = search_layer(args.hardware, args.workload, args.layer, config, args.mapping)
         cost = search.cost
     if args.json:
         d = cost.as_dict()
