@@ -207,6 +207,10 @@ class AccoApi:
     searchers: dict[str, Callable[[Any, Any], Any]]
     missing: list[str]
     description: str = ""
+    #: (workload file, mapping file) -> {layer id: complete user temporal ordering, innermost first}
+    user_orderings: Callable[[Any, Any], dict[int, list[tuple[str, int]]]] | None = None
+    #: (layer, accelerator, ordering) -> LayerCost of that one ordering
+    fixed: Callable[[Any, Any, list[tuple[str, int]]], Any] | None = None
 
 
 def acco_api(args: argparse.Namespace) -> AccoApi:
@@ -249,7 +253,21 @@ def acco_api(args: argparse.Namespace) -> AccoApi:
     desc = ""
     if "salsa" in searchers:
         desc = f"ACCO SALSA config: {scfg}"
-    return AccoApi(load_hw, load_wl, searchers, missing, desc)
+    api = AccoApi(load_hw, load_wl, searchers, missing, desc)
+    try:  # ZigZag's LOMA evaluates a complete user temporal_ordering as is; so must ACCO's side
+        from acco.cost.model import evaluate
+        from acco.io.zigzag import zigzag_temporal_orderings
+        from acco.mapping.spatial import spatial_mapping_for
+
+        def fixed(layer: Any, acc: Any, ordering: list[tuple[str, int]]) -> Any:
+            spatial = spatial_mapping_for(layer, acc)
+            return evaluate(layer, acc, search.allocate(layer, acc, spatial, list(ordering)), spatial)
+
+        api.user_orderings = zigzag_temporal_orderings
+        api.fixed = fixed
+    except (ImportError, AttributeError) as exc:
+        missing.append(f"ACCO user temporal orderings not available ({exc}); such layers are searched instead")
+    return api
 
 
 def run_acco_all(
@@ -259,11 +277,12 @@ def run_acco_all(
     out: dict[tuple[str, str, str, Any], dict[str, Any]] = {}
     if api.load_hardware is None or api.load_workload is None:
         return out
-    todo: list[tuple[Case, str, Any, Any]] = []
+    todo: list[tuple[Case, str, Any, Any, Any]] = []
     for case in cases:
         try:
             acc = api.load_hardware(case.hardware_file)
             workload = api.load_workload(case.workload_file, case.mapping_file, acc)
+            user = api.user_orderings(case.workload_file, case.mapping_file) if api.user_orderings else {}
         except Exception as exc:  # noqa: BLE001  (report any loader failure per case)
             for engine in engines:
                 out[(case.hardware, case.workload, engine, None)] = {"error": f"load: {type(exc).__name__}: {exc}"}
@@ -273,22 +292,29 @@ def run_acco_all(
                 continue
             for engine in engines:
                 if engine in api.searchers:
-                    todo.append((case, engine, acc, layer))
-    for case, engine, acc, layer in progress(todo, desc="ACCO searches", unit="layer"):
+                    # ZigZag's LOMA stage uses a complete user ordering as is (its SALSA ignores it)
+                    ordering = user.get(layer.id) if engine == "loma" and api.fixed else None
+                    todo.append((case, engine, acc, layer, ordering))
+    for case, engine, acc, layer, ordering in progress(todo, desc="ACCO searches", unit="layer"):
         wall0, cpu0 = time.perf_counter(), cpu_seconds()
         try:
-            res = api.searchers[engine](layer, acc)
+            if ordering is not None and api.fixed is not None:
+                cost, n_orderings, n_valid = api.fixed(layer, acc, ordering), 1, 1
+            else:
+                res = api.searchers[engine](layer, acc)
+                cost, n_orderings, n_valid = res.cost, getattr(res, "orderings", None), getattr(res, "valid", None)
         except Exception as exc:  # noqa: BLE001  (one failing layer must not stop the benchmark)
             out[(case.hardware, case.workload, engine, layer.id)] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
         out[(case.hardware, case.workload, engine, layer.id)] = {
-            "energy": float(res.cost.energy_total),
-            "latency": float(res.cost.latency_total2),
+            "energy": float(cost.energy_total),
+            "latency": float(cost.latency_total2),
             "wall_seconds": wall,
             "cpu_seconds": cpu,
-            "orderings": getattr(res, "orderings", None),
-            "valid": getattr(res, "valid", None),
+            "orderings": n_orderings,
+            "valid": n_valid,
+            "user_ordering": ordering is not None,
         }
     return out
 
@@ -327,6 +353,8 @@ def build_table(
                 ratio = ae / ze if ze else math.nan
                 if engine == "loma" and not math.isnan(ratio):
                     status = "ok" if abs(ratio - 1) <= LOMA_ENERGY_TOLERANCE else "ENERGY-DIFF"
+                    if a.get("user_ordering"):
+                        status += " (user ordering)"
                 elif not math.isnan(ratio):
                     status = "better" if ratio < 1 - 1e-9 else ("equal" if ratio <= 1 + 1e-9 else "worse")
                 else:
@@ -356,7 +384,8 @@ def build_table(
                         "acco_cpu_s": a.get("cpu_seconds", math.nan),
                         "zz_wall_s": z.get("wall_seconds", math.nan),
                         "acco_wall_s": a.get("wall_seconds", math.nan),
-                        "zz_orderings": z.get("orderings"),
+                        "user_ordering": bool(a.get("user_ordering", False)),
+                        "zz_orderings": z.get("orderings") or (1 if a.get("user_ordering") else None),
                         "acco_orderings": a.get("orderings"),
                         "status": status,
                     }
@@ -487,7 +516,10 @@ def main(argv: list[str] | None = None) -> int:
 
     df = build_table(cases, args.engines, zz, ac, args.layers, args.timing, notes)
     shown = df.drop(
-        columns=["layer_name", "zz_cpu_s", "acco_cpu_s", "zz_wall_s", "acco_wall_s", "zz_orderings", "acco_orderings"]
+        columns=[
+            "layer_name", "zz_cpu_s", "acco_cpu_s", "zz_wall_s", "acco_wall_s",
+            "user_ordering", "zz_orderings", "acco_orderings",
+        ]  # fmt: skip
     )
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250):
         print()
