@@ -39,6 +39,14 @@ class LineList(list):  # type: ignore[type-arg]
 class _Loader(yaml.SafeLoader):
     """SafeLoader producing LineDict/LineList and rejecting duplicate or unhashable keys."""
 
+    duplicate_keys_allowed = False
+
+
+class _LenientLoader(_Loader):
+    """The same, but a repeated key keeps its last value (plain PyYAML's rule, which ZigZag files rely on)."""
+
+    duplicate_keys_allowed = True
+
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LineDict]:
     data = LineDict()
@@ -55,7 +63,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LineDict
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
             ) from None
-        if key in data:
+        if key in data and not loader.duplicate_keys_allowed:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
             )
@@ -78,8 +86,8 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
-def read_yaml(path: str | os.PathLike[str]) -> Any:
-    """Parse a YAML file safely (no Python tags, no duplicate keys); any problem becomes one InputError."""
+def read_yaml(path: str | os.PathLike[str], allow_duplicate_keys: bool = False) -> Any:
+    """Parse a YAML file safely (no Python tags; duplicate keys refused unless allowed); any problem is one InputError."""
     file = str(path)
     p = Path(path)
     if not p.exists():
@@ -93,7 +101,8 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
     except OSError as e:
         raise InputError(file, "", "a readable file", e.strerror or str(e)) from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        loader = _LenientLoader if allow_duplicate_keys else _Loader
+        return yaml.load(text, Loader=loader)  # noqa: S506 - both are SafeLoader subclasses
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = (e.problem or "a parse error") + (f" ({e.context})" if e.context else "")

@@ -23,10 +23,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import networkx as nx
-import yaml
 
 from acco.frozendict import FrozenDict
 from acco.hardware.models import (
@@ -41,7 +40,7 @@ from acco.hardware.models import (
 )
 from acco.io.errors import InputError, show
 from acco.io.workload import parse_equation, parse_relation
-from acco.io.yamlfile import Field, LineDict, LineList, one_of
+from acco.io.yamlfile import Field, LineDict, LineList, one_of, read_yaml
 from acco.workload.layer import InputNode, Layer, Relation
 from acco.workload.network import Workload
 
@@ -59,69 +58,9 @@ __all__ = [
 # YAML reading: as ZigZag's yaml.safe_load, a repeated key silently keeps its last value
 # (ZigZag's own tpu_like.yaml lists `ports` twice in one memory), but with line numbers.
 # ======================================================================================
-class _Loader(yaml.SafeLoader):
-    """SafeLoader building LineDict/LineList; a repeated mapping key keeps its last value (as PyYAML)."""
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LineDict]:
-    data = LineDict()
-    data.line = node.start_mark.line + 1
-    data.key_lines = {}
-    data.value_lines = {}
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
-            ) from None
-        data[key] = loader.construct_object(value_node, deep=False)
-        data.key_lines[key] = key_node.start_mark.line + 1
-        data.value_lines[key] = value_node.start_mark.line + 1
-
-
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Iterator[LineList]:
-    data = LineList()
-    data.line = node.start_mark.line + 1
-    data.item_lines = []
-    yield data
-    for child in node.value:
-        data.append(loader.construct_object(child, deep=False))
-        data.item_lines.append(child.start_mark.line + 1)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
 def read_zigzag_yaml(path: str | os.PathLike[str]) -> Any:
     """Parse a ZigZag YAML file safely, keeping line numbers; repeated keys keep their last value, as in ZigZag."""
-    file = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise InputError(file, "", "an existing YAML file", "no such file")
-    if not p.is_file():
-        raise InputError(file, "", "a YAML file", "a directory" if p.is_dir() else "not a regular file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(file, "", "a UTF-8 text file", f"undecodable bytes ({e.reason})") from None
-    except OSError as e:
-        raise InputError(file, "", "a readable file", e.strerror or str(e)) from None
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = (e.problem or "a parse error") + (f" ({e.context})" if e.context else "")
-        raise InputError(
-            file, "", "valid YAML", problem,
-            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
-        ) from None
-    except yaml.YAMLError as e:
-        raise InputError(file, "", "valid YAML", str(e).replace("\n", " ")) from None
+    return read_yaml(path, allow_duplicate_keys=True)
 
 
 # ======================================================================================
