@@ -66,6 +66,9 @@ class LayerCost:
     double_buffer: dict[str, tuple[bool, ...]] = field(default_factory=dict)
     mem_utilization: dict[str, tuple[float, ...]] = field(default_factory=dict)
     temporal_mapping: TemporalMapping | None = None
+    #: output off-loading cycles per memory-level pair, lowest pair first (the reference's
+    #: `data_offloading_cc_pair_combined[k][0]`); Step 2's DRAM off-load delta needs them
+    offload_pairs: tuple[int, ...] = ()
 
     @property
     def latency(self) -> float:
@@ -248,8 +251,8 @@ def _muw_union(acts: list[tuple[int, int, int, int]]) -> int:
 
 def latency(
     layer: Layer, acc: Accelerator, pats_int: dict[str, OperandPattern], db: dict[str, list[bool]]
-) -> tuple[float, float, float]:
-    """(stall/slack, on-loading, off-loading) cycles with the integer spatial mapping."""
+) -> tuple[float, float, float, tuple[int, ...]]:
+    """(stall/slack, on-loading, off-loading, off-loading per level pair) cycles with the integer spatial mapping."""
     mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
     real: dict[tuple[str, int, str], int] = {}
     allowed: dict[tuple[str, int, str], int] = {}
@@ -332,11 +335,12 @@ def latency(
     chain_o = acc.chain(layer.memory_operand_links[o])
     n_o = pats_int[o].n_mem
     offloading = 0
+    pairs = tuple(max(real[(o, m, "th")], real[(o, m + 1, "fl")]) for m in range(n_o - 1))
     if n_o >= 2:
         offloading = max(real[(o, n_o - 2, "th")], real[(o, n_o - 1, "fl")])
         for m in range(n_o - 3, -1, -1):
             offloading += chain_o[m + 1].instance.latency
-    return ss_comb, loading, offloading
+    return ss_comb, loading, offloading, pairs
 
 
 def evaluate(
@@ -367,7 +371,7 @@ def evaluate(
         names[op] = tuple(lv.name for lv in chain[: len(per)])
     mac_energy = acc.array.unit_energy * layer.total_macs
 
-    ss, load, off = latency(layer, acc, pats_int, db)
+    ss, load, off, pairs = latency(layer, acc, pats_int, db)
     ideal = ceil(layer.total_macs / acc.array.total_units)
     ideal_t = 1
     for lv in temporal.levels[layer.operands[0]]:
@@ -393,4 +397,5 @@ def evaluate(
         double_buffer={op: tuple(v) for op, v in db.items()},
         mem_utilization={op: tuple(v) for op, v in indiv.items()},
         temporal_mapping=temporal,
+        offload_pairs=pairs,
     )
