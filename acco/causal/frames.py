@@ -14,7 +14,7 @@ the second row (the warm-up row when there is only one), total = all tiles.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from acco.causal.ranges import Range, stack_ranges
@@ -182,6 +182,8 @@ class Frames:
     latency: dict[str, float]
     footprint: dict[str, Footprint]
     stack: Any = None  # the depth-first StackCost (None for footprint-only runs)
+    #: Step-2 readings per kind: one EntryReading per layer and data-copy layer (empty for footprint-only runs)
+    readings: dict[str, tuple] = field(default_factory=dict)
 
 
 def step2_sums(stack: Any, counts: Sequence[int]) -> tuple[int, int]:
@@ -208,25 +210,34 @@ def step2_sums(stack: Any, counts: Sequence[int]) -> tuple[int, int]:
     return energy, latency
 
 
-def cost_substack(ss: SubStack, acc: Any, cfg: DfConfig, cache: Any = None, progress: Callable[[int], None] | None = None) -> Frames:
+def cost_substack(
+    ss: SubStack, acc: Any, cfg: DfConfig, cache: Any = None, progress: Callable[[int], None] | None = None,
+    network_last: int | None = None,
+) -> Frames:
     """Depth-first cost of one causal sub-stack: warm-up row, stable (second) row, whole sequence.
 
     As in the original's Step 2: the stable row falls back to the warm-up row when the sub-stack
-    has a single tile row.
+    has a single tile row. `network_last` (the network's last layer id) tells whether the range's
+    output is off-loaded to DRAM for a next sub-stack (Step-2 readings).
     """
+    from acco.causal.readings import entry_readings
     from acco.depthfirst.combine import run_stack
 
     stack = run_stack(ss.graph, acc, cfg, cache, progress)
     e0, l0 = step2_sums(stack, stack.row_counts[0])
     e1, l1 = step2_sums(stack, stack.row_counts[1]) if len(stack.row_counts) > 1 else (e0, l0)
     et, lt = step2_sums(stack, [t.count for t in stack.tile_types])
+    last = ss.cut_after if network_last is None else network_last
+    r0 = entry_readings(stack, stack.row_counts[0], acc, ss.cut_before, ss.cut_after, last)
+    r1 = entry_readings(stack, stack.row_counts[1], acc, ss.cut_before, ss.cut_after, last) if len(stack.row_counts) > 1 else r0
+    rt = entry_readings(stack, [t.count for t in stack.tile_types], acc, ss.cut_before, ss.cut_after, last)
     h, v = cfg.horizontal_caching, cfg.vertical_caching
     fp = footprints(ss.graph, cfg.tile_x, cfg.tile_y, h, v)
     return Frames(
         ss.cut_before, ss.cut_after, ss.layer_ids, cfg.tile_x, cfg.tile_y, ss.output_size, len(stack.row_counts),
         {"warmup": e0, "stable": e1, "total": et},
         {"warmup": l0, "stable": l1, "total": lt},
-        fp, stack,
+        fp, stack, {"warmup": r0, "stable": r1, "total": rt},
     )
 
 
@@ -259,7 +270,8 @@ def explore(
     if acc is None:
         raise InputError(CAUSAL_SOURCE, "hardware", "an accelerator to cost the sub-stacks", "none")
     cfg = replace(cfg or DfConfig(tile_x, tile_y), tile_x=tile_x, tile_y=tile_y)
-    return [cost_substack(s, acc, cfg, cache, progress) for s in subs]
+    last = max(n.id for n in workload.layers)
+    return [cost_substack(s, acc, cfg, cache, progress, last) for s in subs]
 
 
 def ranges_of(frames: Sequence[Frames]) -> list[Range]:

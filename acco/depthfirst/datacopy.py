@@ -110,25 +110,54 @@ def copy_path(acc: Accelerator, a: CopyAction) -> list[tuple[MemoryLevel, str | 
     return path  # type: ignore[return-value]
 
 
-def action_cost(acc: Accelerator, a: CopyAction) -> tuple[float, dict[tuple[str, str], list[tuple[int, int]]]]:
-    """(energy, busy intervals per physical port) of one action (the reference's hop timing kept)."""
+@dataclass(frozen=True)
+class Hop:
+    """One hop of a copy action: the sender's read and the receiver's write (energies pJ, cycles)."""
+
+    send: str
+    send_op: str
+    send_dir: str
+    send_port: str
+    send_energy: float
+    recv: str
+    recv_op: str
+    recv_dir: str
+    recv_port: str
+    recv_energy: float
+    cycles: int
+
+
+def hops(acc: Accelerator, a: CopyAction) -> list[Hop]:
+    """The hops of an action along its path, each costed (the reference's `latency_breakdown` entries)."""
     path = copy_path(acc, a)
-    energy = 0.0
-    busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    t = 0
-    for idx, (mem, out, _in) in enumerate(path):
-        if mem.name == a.dst or out is None:
+    out: list[Hop] = []
+    for idx, (mem, o, _in) in enumerate(path):
+        if mem.name == a.dst or o is None:
             break
         recv, _, rin = path[idx + 1]
-        sp = _port(mem, out[0], out[1])
+        sp = _port(mem, o[0], o[1])
         rp = _port(recv, rin[0], rin[1])  # type: ignore[index]
         sbw, sbw_min = _port_bw(mem, sp)
         rbw, rbw_min = _port_bw(recv, rp)
-        energy += ceil(a.bits / sbw_min) * (sbw_min / sbw) * mem.instance.r_cost
-        energy += ceil(a.bits / rbw_min) * (rbw_min / rbw) * recv.instance.w_cost
-        cc = max(ceil(a.bits / sbw), ceil(a.bits / rbw))
-        busy.setdefault((mem.name, sp), []).append((t, t + cc))
-        key = (recv.name, rp)
+        out.append(Hop(
+            mem.name, o[0], o[1], sp, ceil(a.bits / sbw_min) * (sbw_min / sbw) * mem.instance.r_cost,
+            recv.name, rin[0], rin[1], rp, ceil(a.bits / rbw_min) * (rbw_min / rbw) * recv.instance.w_cost,  # type: ignore[index]
+            max(ceil(a.bits / sbw), ceil(a.bits / rbw)),
+        ))
+    return out
+
+
+def action_cost(acc: Accelerator, a: CopyAction) -> tuple[float, dict[tuple[str, str], list[tuple[int, int]]]]:
+    """(energy, busy intervals per physical port) of one action (the reference's hop timing kept)."""
+    energy = 0.0
+    busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    t = 0
+    for h in hops(acc, a):
+        energy += h.send_energy
+        energy += h.recv_energy
+        cc = h.cycles
+        busy.setdefault((h.send, h.send_port), []).append((t, t + cc))
+        key = (h.recv, h.recv_port)
         if key in busy:
             busy[key].append((t, t + cc))  # reference quirk: the timeline does not advance here
         else:
