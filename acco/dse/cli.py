@@ -1,0 +1,124 @@
+"""Command lines of the pipeline's Step 1 and Step 2 (the top-level scripts are thin wrappers).
+
+Any input mistake is one `error: <message>` line on stderr and exit status 2; a sweep where some
+scenarios failed exits with status 1 after recording them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from acco.io.errors import InputError
+
+DEFAULT_SWEEP = "inputs/sweeps/default.yaml"
+DEFAULT_OUT = "outputs"
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def common_args(p: argparse.ArgumentParser) -> None:
+    """--sweep and --out, shared by the three steps."""
+    p.add_argument("--sweep", default=DEFAULT_SWEEP, help=f"sweep file (default {DEFAULT_SWEEP})")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)")
+
+
+def guarded(run: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse, run, and turn an InputError into one located message with exit status 2."""
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except InputError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def step1_parser() -> argparse.ArgumentParser:
+    """Arguments of DfStackCutAndXform_mp_misc.py."""
+    p = argparse.ArgumentParser(
+        prog="DfStackCutAndXform_mp_misc.py",
+        description="Step 1: run every scenario of a sweep (causal depth-first costs of all sub-stack ranges) "
+        "and store one result file per scenario under OUT/step1/.",
+    )
+    common_args(p)
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of CPUs)")
+    p.add_argument("--executor", choices=("process", "dask"), default="process",
+                   help="process pool on this machine (default) or an existing Dask cluster")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
+    p.add_argument("--force", action="store_true", help="recompute scenarios that already have a result")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run_step1(args: argparse.Namespace) -> int:
+    """Step 1 body: load the sweep, run it, report."""
+    import os
+
+    from acco.dse.runner import run_sweep
+    from acco.dse.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise InputError("command line", "--jobs", "a positive number of worker processes", str(jobs))
+    if args.executor == "dask" and not args.scheduler:
+        raise InputError("command line", "--scheduler", "the address of a running Dask scheduler with --executor dask", "nothing")
+    s = run_sweep(sweep, args.out, jobs, args.force, args.executor, args.scheduler, progress=not args.quiet)
+    rate = s.done / s.seconds if s.seconds > 0 else 0.0
+    print(
+        f"step 1: {s.total} scenarios, {s.skipped} already done, {s.done} computed, {len(s.failed)} failed "
+        f"in {s.seconds:.1f} s ({rate:.2f} scenarios/s) -> {args.out}/step1/"
+    )
+    for f in s.failed:
+        print(f"  failed: {f}", file=sys.stderr)
+    return EXIT_OK if s.ok else EXIT_FAILED
+
+
+def step1_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of Step 1."""
+    return guarded(run_step1, step1_parser(), argv)
+
+
+def step2_parser() -> argparse.ArgumentParser:
+    """Arguments of explore_pickle_compile_readings.py."""
+    p = argparse.ArgumentParser(
+        prog="explore_pickle_compile_readings.py",
+        description="Step 2: reduce the Step-1 results of a sweep to CSV tables under OUT/step2/ "
+        "(per sub-stack range: warm-up / stable / total energy and latency, DRAM off-load/reload deltas, "
+        "footprints; per layer; energy breakdown).",
+    )
+    common_args(p)
+    p.add_argument("--no-layers", action="store_true", help="skip the per-layer table (layers.csv), the large one")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run_step2(args: argparse.Namespace) -> int:
+    """Step 2 body."""
+    from pathlib import Path
+
+    from acco.dse.sweep import load_sweep
+    from acco.reports.compile import compile_tables, write_tables
+
+    sweep = load_sweep(args.sweep)
+    if not (Path(args.out) / "step1").is_dir():
+        raise InputError(str(Path(args.out) / "step1"), "", "the results folder of Step 1 (run DfStackCutAndXform_mp_misc.py first)", "no such folder")
+    t = compile_tables(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
+    d = write_tables(t, args.out)
+    n = t.ranges["scenario_id"].nunique() if len(t.ranges) else 0
+    n_layers = len(t.layers) if t.layers is not None else 0
+    print(f"step 2: {n} scenarios, {len(t.ranges)} range rows, {n_layers} layer rows -> {d}/")
+    if len(t.missing):
+        print(f"  {len(t.missing)} scenarios have no result (see {d}/missing.csv):", file=sys.stderr)
+        for sid, status, msg in t.missing.head(10).itertuples(index=False):
+            print(f"    {status}: {sid} {msg}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def step2_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of Step 2."""
+    return guarded(run_step2, step2_parser(), argv)
+
+
+__all__ = ["step1_main", "step2_main", "common_args", "guarded"]

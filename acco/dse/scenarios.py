@@ -1,0 +1,86 @@
+"""Expanding a sweep into scenarios, and running one scenario (all its sub-stack ranges for one tile).
+
+Scenarios come out grouped by hardware and workload (then target, caching, dilation, cuts, tiles),
+so that consecutive scenarios share per-layer mapper searches in a worker's memo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+from acco import __version__
+from acco.causal.frames import CausalSettings, explore
+from acco.causal.readings import total
+from acco.depthfirst.config import DfConfig
+from acco.dse.result import SCHEMA_VERSION, KindResult, RangeResult, Scenario, ScenarioResult
+from acco.dse.sweep import Sweep, hardware_name, workload_name
+
+
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes (inputs are recorded next to the results they gave)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand(sweep: Sweep) -> list[Scenario]:
+    """Every scenario of a sweep, grouped so that scenarios sharing layers are neighbours."""
+    out: list[Scenario] = []
+    for hw in sweep.hardware:
+        hw_sha = file_sha256(hw)
+        for wl in sweep.workloads:
+            wl_path = sweep.workload_path(hw, wl)
+            sha = hashlib.sha256((hw_sha + file_sha256(wl_path)).encode()).hexdigest()
+            for target in sweep.targets:
+                for h, v in sweep.caching:
+                    for dil in sweep.initial_dilation:
+                        for cuts in sweep.cuts:
+                            for ty in sweep.tile_y:
+                                for tx in sweep.tile_x:
+                                    out.append(Scenario(
+                                        hardware_name(hw), hw, workload_name(wl), wl_path, target, tx, ty, h, v,
+                                        cuts, dil, sweep.batch, sweep.cut_max, sweep.mapper, sweep.seed, sha,
+                                    ))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _inputs(hw_path: str, wl_path: str) -> tuple[Any, Any]:
+    """Parsed hardware and workload (cached per worker process)."""
+    from acco.api import load_any_hardware
+    from acco.io.workload import load_workload
+
+    return load_any_hardware(hw_path), load_workload(wl_path)
+
+
+def _kind(f: Any, kind: str) -> KindResult:
+    entries = f.readings[kind]
+    fp = f.footprint[kind]
+    return KindResult(total(entries), fp.peak_bits, fp.weight_bits, entries)
+
+
+def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
+    """Cost every sub-stack range of a scenario (causal, depth-first) and keep the Step-2 readings."""
+    t0 = time.perf_counter()
+    acc, wl = _inputs(sc.hardware_path, sc.workload_path)
+    settings = CausalSettings(cut_max=sc.cut_max, cuts=sc.cuts, global_initial_dilation=sc.initial_dilation, batch=sc.batch)
+    cfg = DfConfig(sc.tile_x, sc.tile_y, sc.h_cache, sc.v_cache, cuts=(), mapper=sc.mapper.config(sc.target, sc.seed))
+    kw = {} if cache is None else {"cache": cache}
+    frames = explore(wl, sc.tile_x, sc.tile_y, settings, acc, cfg, **kw)
+    ranges = tuple(
+        RangeResult(
+            f.cut_before, f.cut_after, f.layer_ids, f.output_size, f.rows,
+            _kind(f, "warmup"), _kind(f, "stable"), _kind(f, "total"),
+        )
+        for f in frames
+    )
+    return ScenarioResult(SCHEMA_VERSION, __version__, replace(sc), ranges, time.perf_counter() - t0)
+
+
+__all__ = ["expand", "file_sha256", "run_scenario"]

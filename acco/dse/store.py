@@ -1,0 +1,160 @@
+"""Step-1 result files: atomic writes, a restricted unpickler, and finding what is done.
+
+A result is written to a temporary file in the same folder and renamed into place, so a reader (or
+a rerun after a kill) sees either the whole file or none. Loading admits only the project's result
+classes and plain containers: a pickle that would run code is refused, as is a result of another
+schema version (rerun Step 1 then).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from acco.dse.result import SCHEMA_VERSION, Scenario, ScenarioFailure, ScenarioResult
+
+RESULT_SUFFIX = ".pkl"
+FAILURE_SUFFIX = ".failed.json"
+
+#: the only classes a result pickle may contain (besides builtins: tuple, dict, str, int, float, bool, None)
+_ALLOWED = {
+    ("acco.dse.result", "ScenarioResult"),
+    ("acco.dse.result", "Scenario"),
+    ("acco.dse.result", "RangeResult"),
+    ("acco.dse.result", "KindResult"),
+    ("acco.dse.sweep", "MapperSettings"),
+    ("acco.causal.readings", "Reading"),
+    ("acco.causal.readings", "EntryReading"),
+}
+_ALLOWED_BUILTINS = {"tuple", "dict", "list", "frozenset", "set", "int", "float", "str", "bool", "complex"}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+class ResultFileError(Exception):
+    """A result file that cannot be used (refused class, other schema version, corrupt)."""
+
+
+class _Restricted(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        if module == "builtins" and name in _ALLOWED_BUILTINS:
+            return super().find_class(module, name)
+        raise ResultFileError(f"refused to load {module}.{name}: not an ACCO result type")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def result_path(step1: Path, sc: Scenario) -> Path:
+    """Where the result of `sc` lives."""
+    return step1 / (sc.file_stem + RESULT_SUFFIX)
+
+
+def failure_path(step1: Path, sc: Scenario) -> Path:
+    """Where the failure record of `sc` lives."""
+    return step1 / (sc.file_stem + FAILURE_SUFFIX)
+
+
+def save_result(step1: Path, res: ScenarioResult) -> Path:
+    """Store a result atomically; a failure record of the same scenario is removed."""
+    p = result_path(step1, res.scenario)
+    atomic_write_bytes(p, pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
+    f = failure_path(step1, res.scenario)
+    if f.exists():
+        f.unlink()
+    return p
+
+
+def save_failure(step1: Path, fail: ScenarioFailure) -> Path:
+    """Store a failure record (JSON: parameters, message, traceback) atomically."""
+    p = failure_path(step1, fail.scenario)
+    sc = fail.scenario
+    doc = {
+        "scenario_id": sc.id,
+        "hardware": sc.hardware_path,
+        "workload": sc.workload_path,
+        "target": sc.target,
+        "tile_x": sc.tile_x,
+        "tile_y": sc.tile_y,
+        "h_cache": sc.h_cache,
+        "v_cache": sc.v_cache,
+        "cuts": list(sc.cuts),
+        "initial_dilation": sc.initial_dilation,
+        "batch": sc.batch,
+        "cut_max": sc.cut_max,
+        "message": fail.message,
+        "traceback": fail.traceback,
+        "seconds": round(fail.seconds, 3),
+    }
+    atomic_write_bytes(p, (json.dumps(doc, indent=1) + "\n").encode())
+    return p
+
+
+def load_result(path: str | os.PathLike[str]) -> ScenarioResult:
+    """Load one result through the restricted unpickler; refuse other classes and other schema versions."""
+    try:
+        data = Path(path).read_bytes()
+        obj = _Restricted(io.BytesIO(data)).load()
+    except ResultFileError as e:
+        raise ResultFileError(f"{path}: {e}") from None
+    except Exception as e:  # truncated or garbage file
+        raise ResultFileError(f"{path}: not a readable ACCO result ({type(e).__name__}: {e}); rerun Step 1") from None
+    if not isinstance(obj, ScenarioResult):
+        raise ResultFileError(f"{path}: not an ACCO scenario result")
+    if obj.schema_version != SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{path}: result schema version {obj.schema_version}, this ACCO reads {SCHEMA_VERSION}; rerun Step 1 (with --force)"
+        )
+    return obj
+
+
+def is_done(step1: Path, sc: Scenario) -> bool:
+    """True when the result of exactly this scenario exists.
+
+    The file name carries every setting and the input files' hash, and files appear only whole
+    (atomic rename), so existence is enough.
+    """
+    return result_path(step1, sc).exists()
+
+
+def iter_failures(step1: Path) -> Iterator[dict]:
+    """Failure records under a step-1 folder."""
+    for p in sorted(step1.rglob("*" + FAILURE_SUFFIX)):
+        try:
+            yield json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+
+
+__all__ = [
+    "ResultFileError", "atomic_write_bytes", "failure_path", "is_done", "iter_failures", "load_result",
+    "result_path", "save_failure", "save_result",
+]

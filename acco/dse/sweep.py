@@ -1,0 +1,250 @@
+"""Sweep files (`inputs/sweeps/*.yaml`): the design space of Step 1, validated like every input.
+
+A sweep names hardware and workloads and lists tile sizes, caching modes, explicit cuts, `cut_max`,
+initial dilations, the batch, the per-layer optimisation targets, the mapper and the seed. Hardware
+may be given by name (`Meta_prototype_DF` → `inputs/hardware/Meta_prototype_DF.yaml`) or path;
+a workload by name is looked up per hardware family (`inputs/workloads/Meta_prototype/<name>.yaml`,
+the family being the hardware name without `_DF`), or given as a path: absolute, or relative to the
+project folder (the one holding `inputs/`; the sweep file is expected in `inputs/sweeps/`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acco.io.errors import InputError
+from acco.io.yamlfile import Field, read_yaml
+
+TARGETS = ("energy", "latency", "edp")
+ENGINES = ("loma", "salsa")
+
+_KEYS_REQUIRED = ("hardware", "workloads", "tile_x", "tile_y")
+_KEYS_OPTIONAL = (
+    "name", "description", "caching", "cuts", "cut_max", "initial_dilation", "batch", "targets",
+    "mapper", "seed", "step3",
+)
+
+
+@dataclass(frozen=True)
+class MapperSettings:
+    """Per-layer temporal mapper of a sweep: engine and its settings (the target comes per scenario)."""
+
+    engine: str = "loma"
+    lpf_limit: int = 6
+    iterations: int = 80
+    chains: int = 2
+
+    def config(self, target: str, seed: int) -> Any:
+        """The mapper config object `acco.search.best_mapping` takes."""
+        if self.engine == "salsa":
+            from acco.search.salsa import SalsaConfig
+
+            return SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target)
+        from acco.search.loma import LomaConfig
+
+        return LomaConfig(lpf_limit=self.lpf_limit, objective=target)
+
+
+@dataclass(frozen=True)
+class Step3Settings:
+    """Step-3 options of a sweep: the on-chip rule's threshold (MiB; the original's 1.0) or `hardware`."""
+
+    threshold_mib: float | None = 1.0  # None = the hardware's activation buffer size
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep file."""
+
+    path: str
+    name: str
+    hardware: tuple[str, ...]
+    workloads: tuple[str, ...]
+    tile_x: tuple[int, ...]
+    tile_y: tuple[int, ...]
+    caching: tuple[tuple[bool, bool], ...] = ((True, True),)
+    cuts: tuple[tuple[int, ...], ...] = ((),)
+    cut_max: int = 0
+    initial_dilation: tuple[int, ...] = (-1,)
+    batch: int = 1
+    targets: tuple[str, ...] = ("energy",)
+    mapper: MapperSettings = field(default_factory=MapperSettings)
+    seed: int = 0
+    step3: Step3Settings = field(default_factory=Step3Settings)
+    inputs_root: str = "inputs"
+
+    def workload_path(self, hw_path: str, workload: str) -> str:
+        """The workload file of `workload` for the hardware at `hw_path` (name → family folder, or a path)."""
+        return _workload_path(self.inputs_root, hw_path, workload)
+
+
+def hardware_name(hw_path: str) -> str:
+    """A hardware's name: its file stem (`Meta_prototype_DF`)."""
+    return Path(hw_path).stem
+
+
+def workload_name(wl: str) -> str:
+    """A workload's name: its file stem when given as a path."""
+    return Path(wl).stem if wl.endswith((".yaml", ".yml")) else wl
+
+
+def _is_path(text: str) -> bool:
+    return "/" in text or text.endswith((".yaml", ".yml"))
+
+
+def _rel(root: str, text: str) -> str:
+    """A path of the sweep: absolute as is, relative from the project folder (the one holding `inputs/`)."""
+    p = Path(text)
+    if p.is_absolute():
+        return str(p)
+    return os.path.relpath(Path(root).parent / p)
+
+
+def _workload_path(root: str, hw_path: str, workload: str) -> str:
+    if _is_path(workload):
+        return _rel(root, workload)
+    family = hardware_name(hw_path)
+    family = family[: -len("_DF")] if family.endswith("_DF") else family
+    return os.path.relpath(Path(root) / "workloads" / family / f"{workload}.yaml")
+
+
+def _bool_pair(f: Field) -> tuple[bool, bool]:
+    f.seq("a pair [H, V] of booleans (horizontal, vertical caching)")
+    if len(f.value) != 2 or not all(isinstance(x, bool) for x in f.value):
+        raise f.error("a pair [H, V] of booleans (horizontal, vertical caching)")
+    return bool(f.value[0]), bool(f.value[1])
+
+
+def _int_list(f: Field, what: str, positive: bool = True) -> tuple[int, ...]:
+    f.seq(f"a non-empty list of {what}", 1)
+    out = []
+    for e in f.elements():
+        out.append(e.pos_int(what) if positive else e.integer(what))
+    if len(set(out)) != len(out):
+        raise f.error(f"a list of distinct {what}", f"{out} (repeated values)")
+    return tuple(out)
+
+
+def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+    """Read and validate a sweep file; every mistake is one InputError naming the file and field."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise InputError(path, "", "an existing sweep file", "no such file")
+    root_f = Field.root(path, read_yaml(path))
+    root_f.mapping("a sweep (a mapping with hardware, workloads, tile_x, tile_y, ...)", _KEYS_REQUIRED, _KEYS_OPTIONAL)
+    inputs_root = str(Path(path).resolve().parent.parent)
+    name = root_f.child("name").text("a sweep name") if not root_f.child("name").missing else Path(path).stem
+
+    hw_f = root_f.child("hardware").seq("a non-empty list of hardware names or files", 1)
+    hardware = []
+    for e in hw_f.elements():
+        text = e.text("a hardware name (e.g. Meta_prototype_DF) or a hardware file path")
+        p = _rel(inputs_root, text) if _is_path(text) else os.path.relpath(Path(inputs_root) / "hardware" / f"{text}.yaml")
+        if not os.path.isfile(p):
+            raise e.error(f"an existing hardware (looked for {p})")
+        hardware.append(p)
+    if len(set(hardware)) != len(hardware):
+        raise hw_f.error("distinct hardware entries")
+
+    wl_f = root_f.child("workloads").seq("a non-empty list of workload names or files", 1)
+    workloads = []
+    for e in wl_f.elements():
+        text = e.text("a workload name (e.g. stftCNN_fixed_unrolling_oxoy_025_1x) or a workload file path")
+        for hw in hardware:
+            p = _workload_path(inputs_root, hw, text)
+            if not os.path.isfile(p):
+                raise e.error(f"a workload that exists for hardware {hardware_name(hw)} (looked for {p})")
+        workloads.append(text)
+    if len(set(workloads)) != len(workloads):
+        raise wl_f.error("distinct workload entries")
+
+    tile_x = _int_list(root_f.child("tile_x"), "positive tile widths (output columns, X = frequency)")
+    tile_y = _int_list(root_f.child("tile_y"), "positive tile heights (output rows, Y = time)")
+
+    caching: tuple[tuple[bool, bool], ...] = ((True, True),)
+    c_f = root_f.child("caching")
+    if not c_f.missing:
+        c_f.seq("a non-empty list of [H, V] caching pairs", 1)
+        caching = tuple(_bool_pair(e) for e in c_f.elements())
+        if len(set(caching)) != len(caching):
+            raise c_f.error("distinct [H, V] caching pairs", f"{[list(c) for c in caching]} (repeated pairs)")
+
+    cuts: tuple[tuple[int, ...], ...] = ((),)
+    cu_f = root_f.child("cuts")
+    if not cu_f.missing:
+        cu_f.seq("a non-empty list of cut lists (e.g. [[]] or [[], [3, 7]])", 1)
+        lst = []
+        for e in cu_f.elements():
+            e.seq("a list of layer ids to cut after")
+            lst.append(tuple(sorted(x.nonneg_int("a layer id (non-negative integer)") for x in e.elements())))
+        cuts = tuple(lst)
+
+    cut_max = root_f.child("cut_max").nonneg_int("a non-negative integer (extra cuts per cut set)") if not root_f.child("cut_max").missing else 0
+
+    dil: tuple[int, ...] = (-1,)
+    d_f = root_f.child("initial_dilation")
+    if not d_f.missing:
+        dil = _int_list(d_f, "dilations (-1 = inherited, or a positive integer)", positive=False)
+        for e, v in zip(d_f.elements(), dil):
+            if v == 0 or v < -1:
+                raise e.error("-1 (inherited) or a positive integer")
+
+    batch = 1
+    b_f = root_f.child("batch")
+    if not b_f.missing:
+        batch = b_f.integer("a positive integer, or -1 (inferred)")
+        if batch == 0 or batch < -1:
+            raise b_f.error("a positive integer, or -1 (inferred)")
+
+    targets: tuple[str, ...] = ("energy",)
+    t_f = root_f.child("targets")
+    if not t_f.missing:
+        t_f.seq("a non-empty list of optimisation targets", 1)
+        lst2 = []
+        for e in t_f.elements():
+            if e.value not in TARGETS:
+                raise e.error(f"one of {', '.join(TARGETS)}")
+            lst2.append(e.value)
+        if len(set(lst2)) != len(lst2):
+            raise t_f.error("distinct targets")
+        targets = tuple(lst2)
+
+    mapper = MapperSettings()
+    m_f = root_f.child("mapper")
+    if not m_f.missing:
+        m_f.mapping("a mapper mapping (engine, lpf_limit, iterations, chains)", (), ("engine", "lpf_limit", "iterations", "chains"))
+        kw: dict[str, Any] = {}
+        if not m_f.child("engine").missing:
+            if m_f.child("engine").value not in ENGINES:
+                raise m_f.child("engine").error(f"one of {', '.join(ENGINES)}")
+            kw["engine"] = m_f.child("engine").value
+        for k in ("lpf_limit", "iterations", "chains"):
+            if not m_f.child(k).missing:
+                kw[k] = m_f.child(k).pos_int()
+        mapper = MapperSettings(**kw)
+
+    seed = root_f.child("seed").nonneg_int("a non-negative integer seed") if not root_f.child("seed").missing else 0
+
+    step3 = Step3Settings()
+    s_f = root_f.child("step3")
+    if not s_f.missing:
+        s_f.mapping("a step3 mapping (threshold_mib)", (), ("threshold_mib",))
+        th = s_f.child("threshold_mib")
+        if not th.missing:
+            if th.value == "hardware":
+                step3 = Step3Settings(None)
+            else:
+                v = th.nonneg_number("a size in MiB, or 'hardware' (the activation buffer's size)")
+                step3 = Step3Settings(v)
+
+    return Sweep(
+        path=path, name=name, hardware=tuple(hardware), workloads=tuple(workloads), tile_x=tile_x,
+        tile_y=tile_y, caching=caching, cuts=cuts, cut_max=cut_max, initial_dilation=dil, batch=batch,
+        targets=targets, mapper=mapper, seed=seed, step3=step3, inputs_root=os.path.relpath(inputs_root),
+    )
+
+
+__all__ = ["MapperSettings", "Step3Settings", "Sweep", "TARGETS", "hardware_name", "load_sweep", "workload_name"]

@@ -1,0 +1,175 @@
+"""Step 2: reduce the Step-1 results of a sweep to tidy tables (CSV), as the original's Step 2 does.
+
+Per scenario × sub-stack range × kind (`warmup` = first tile row, `stable` = second row, `total` =
+whole sequence): energy, latency, DRAM off-load/reload deltas and bytes, peak activation and weight
+bits (`ranges.csv`); per layer and data-copy layer of the whole sequence (`layers.csv`, optional: it is
+the large one); and what is missing or failed. The energy breakdown per layer into MAC, memory levels
+and copies is read on demand for chosen strategies (`layer_energy_of`), not tabulated for all. Rows follow the sweep's scenario order, so the same results always give the same bytes.
+The table layout is documented in docs/pipeline.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+from tqdm import tqdm
+
+from acco.causal.readings import READING_FIELDS
+from acco.dse.result import KINDS, Scenario, ScenarioResult
+from acco.dse.scenarios import expand
+from acco.dse.store import ResultFileError, iter_failures, load_result, result_path
+from acco.dse.sweep import Sweep
+
+KEY_COLUMNS = (
+    "scenario_id", "hardware", "workload", "target", "tile_x", "tile_y", "h_cache", "v_cache", "cuts",
+    "initial_dilation", "batch", "cut_before", "cut_after",
+)
+_UNITS = {
+    "energy": "energy_pJ", "latency": "latency_cc", "offload_energy": "offload_energy_pJ",
+    "offload_latency": "offload_latency_cc", "reload_energy": "reload_energy_pJ",
+    "reload_latency": "reload_latency_cc", "offload_bytes": "offload_bytes", "reload_bytes": "reload_bytes",
+}
+READING_COLUMNS = tuple(_UNITS[f] for f in READING_FIELDS)
+RANGE_COLUMNS = KEY_COLUMNS + ("first_layer", "last_layer", "n_layers", "rows", "kind") + READING_COLUMNS + (
+    "peak_activation_bits", "weight_bits",
+)
+LAYER_COLUMNS = KEY_COLUMNS + ("kind", "position", "node_id", "entry") + READING_COLUMNS + ("mac_energy_pJ",)
+ENERGY_COLUMNS = KEY_COLUMNS + ("node_id", "component", "energy_pJ")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The Step-2 tables of a sweep."""
+
+    ranges: pd.DataFrame
+    layers: pd.DataFrame | None
+    missing: pd.DataFrame
+    failures: pd.DataFrame
+
+
+def _keys(sc: Scenario, cb: int | None, ca: int | None) -> tuple:
+    return (
+        sc.id, sc.hardware, sc.workload, sc.target, sc.tile_x, sc.tile_y, sc.h_cache, sc.v_cache,
+        ".".join(str(c) for c in sc.cuts), sc.initial_dilation, sc.batch, cb, ca,
+    )
+
+
+def result_rows(res: ScenarioResult, layers: bool = True, ranges: set | None = None) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(ranges rows, layers rows, layer-energy rows) of one scenario result (`ranges`: only these (cb, ca))."""
+    sc = res.scenario
+    r_rows: list[tuple] = []
+    l_rows: list[tuple] = []
+    e_rows: list[tuple] = []
+    for rg in res.ranges:
+        if ranges is not None and (rg.cut_before, rg.cut_after) not in ranges:
+            continue
+        keys = _keys(sc, rg.cut_before, rg.cut_after)
+        ids = rg.layer_ids
+        for kind in KINDS:
+            k = rg.kind(kind)
+            rd = k.reading
+            r_rows.append(
+                keys + (min(ids), max(ids), len(ids), rg.rows, kind)
+                + tuple(getattr(rd, f) for f in READING_FIELDS) + (k.peak_bits, k.weight_bits)
+            )
+        if not layers:
+            continue
+        tot = rg.total
+        for pos, en in enumerate(tot.entries):
+            l_rows.append(keys + ("total", pos, en.node_id, en.entry) + tuple(getattr(en.reading, f) for f in READING_FIELDS) + (en.mac_energy,))
+            if en.entry == "copy":
+                if en.reading.energy:
+                    e_rows.append(keys + (en.node_id, "copy", float(en.reading.energy)))
+            else:
+                e_rows.append(keys + (en.node_id, "MAC", en.mac_energy))
+                for name, e in en.level_energy:
+                    e_rows.append(keys + (en.node_id, name, e))
+    return r_rows, l_rows, e_rows
+
+
+def compile_tables(sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True) -> Tables:
+    """Read the Step-1 results of every scenario of `sweep` under `out/step1/` into tables (`layers`: the per-layer one too)."""
+    step1 = Path(out) / "step1"
+    scenarios = expand(sweep)
+    r_rows: list[tuple] = []
+    l_rows: list[tuple] = []
+    missing: list[tuple] = []
+    failed_ids = {f.get("scenario_id"): f for f in iter_failures(step1)} if step1.exists() else {}
+    for sc in tqdm(scenarios, desc="step 2", unit="scenario", disable=not progress):
+        p = result_path(step1, sc)
+        if not p.exists():
+            f = failed_ids.get(sc.id)
+            missing.append((sc.id, "failed" if f else "not run", f["message"] if f else ""))
+            continue
+        try:
+            res = load_result(p)
+        except ResultFileError as e:
+            missing.append((sc.id, "unreadable", str(e)))
+            continue
+        a, b, _ = result_rows(res, layers)
+        r_rows += a
+        l_rows += b
+    fail_rows = [
+        (f.get("scenario_id", ""), f.get("message", ""))
+        for f in (failed_ids[k] for k in sorted(failed_ids))
+        if any(sc.id == f.get("scenario_id") for sc in scenarios)
+    ]
+    return Tables(
+        _frame(r_rows, RANGE_COLUMNS),
+        _frame(l_rows, LAYER_COLUMNS) if layers else None,
+        pd.DataFrame(missing, columns=["scenario_id", "status", "message"]),
+        pd.DataFrame(fail_rows, columns=["scenario_id", "message"]),
+    )
+
+
+def _frame(rows: Iterable[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
+    df = pd.DataFrame(list(rows), columns=list(columns))
+    for c in ("cut_before", "cut_after"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+def write_tables(t: Tables, out: str | os.PathLike[str]) -> Path:
+    """Write the tables as CSV into `out/step2/` (each atomically)."""
+    from acco.dse.store import atomic_write_bytes
+
+    d = Path(out) / "step2"
+    d.mkdir(parents=True, exist_ok=True)
+    for name, df in (("ranges", t.ranges), ("layers", t.layers), ("missing", t.missing), ("failures", t.failures)):
+        if df is None:
+            continue
+        atomic_write_bytes(d / f"{name}.csv", df.to_csv(index=False, lineterminator="\n").encode())
+    return d
+
+
+def layer_energy_of(out: str | os.PathLike[str], picks: Iterable[tuple[str, int | None, int | None]], sweep: Sweep) -> pd.DataFrame:
+    """Energy breakdown (MAC, each memory level, copies) per layer of chosen (scenario_id, cut_before, cut_after).
+
+    Columns ENERGY_COLUMNS, kind `total`; read from the Step-1 results of `sweep` under `out/step1/`.
+    """
+    want: dict[str, set] = {}
+    for sid, cb, ca in picks:
+        want.setdefault(sid, set()).add((None if pd.isna(cb) else int(cb), None if pd.isna(ca) else int(ca)))
+    step1 = Path(out) / "step1"
+    rows: list[tuple] = []
+    for sc in expand(sweep):
+        if sc.id in want:
+            _, _, e = result_rows(load_result(result_path(step1, sc)), True, want[sc.id])
+            rows += e
+    return _frame(rows, ENERGY_COLUMNS)
+
+
+def read_ranges(out: str | os.PathLike[str]) -> pd.DataFrame:
+    """`out/step2/ranges.csv` with the key columns typed (open range ends as <NA>)."""
+    df = pd.read_csv(Path(out) / "step2" / "ranges.csv", keep_default_na=True, dtype={"cuts": str})
+    df["cuts"] = df["cuts"].fillna("")
+    for c in ("cut_before", "cut_after"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+__all__ = ["ENERGY_COLUMNS", "KEY_COLUMNS", "LAYER_COLUMNS", "RANGE_COLUMNS", "Tables", "compile_tables", "layer_energy_of", "read_ranges", "write_tables"]
