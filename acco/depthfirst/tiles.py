@@ -9,7 +9,6 @@ arguments); equal keys form one tile type that is costed once and counted.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from acco.depthfirst.caching import TileCaching, determine_caching
@@ -56,7 +55,12 @@ def _order_index(acc: Accelerator) -> dict[str, int]:
 
 
 def plan_tiles(g: StackGraph, acc: Accelerator, cfg: DfConfig) -> TilePlan:
-    """Enumerate the tiles of a stack, harmonise cache levels, and group the tiles into types."""
+    """Enumerate the tiles of a stack, harmonise cache levels, and group the tiles into types.
+
+    Rows of tiles with the same height, first-row flag and last-row flag are identical, so each
+    distinct row is worked out once (and each distinct pair of consecutive rows typed once); the
+    result is the same as visiting every tile, in the same first-seen order.
+    """
     out = g.nodes[g.output_id]
     total_x, total_y = out.loop_sizes.get("OX", 1), out.loop_sizes.get("OY", 1)
     widths = tile_grid(total_x, cfg.tile_x, cfg.leftover_first)
@@ -73,69 +77,89 @@ def plan_tiles(g: StackGraph, acc: Accelerator, cfg: DfConfig) -> TilePlan:
             memo[k] = determine_caching(g, acc, cfg, tx, ty, fx, fy)
         return memo[k]
 
-    hinfo: dict[tuple[int, int], list] = {}
-    vinfo: dict[tuple[int, int], tuple] = {}
-    highest_v: str | None = None
-    highest_w: str | None = None
-    last_v: str | None = None
-    for yi, (y0, ty) in enumerate(zip(ys, heights)):
-        prev_x = None
-        for xi, (x0, tx) in enumerate(zip(xs, widths)):
-            c = det(tx, ty, x0 == 0, y0 == 0)
-            last_v = c.v_ml
-            last_col = xi == len(xs) - 1
-            last_row = yi == len(ys) - 1
+    n_cols = len(xs)
+    row_sig = [(ty, yi == 0, yi == len(ys) - 1) for yi, ty in enumerate(heights)]
+    # first pass, per distinct row: the caching of every tile, H levels harmonised along the row
+    rows_info: dict[tuple, tuple[list, list, list]] = {}
+    for sig in dict.fromkeys(row_sig):
+        ty, fy, last_row = sig
+        cs = [det(tx, ty, x0 == 0, fy) for x0, tx in zip(xs, widths)]
+        h: list[list] = []
+        for xi, c in enumerate(cs):
+            last_col = xi == n_cols - 1
             if mode_h:
-                hinfo[(x0, y0)] = [None if last_col else c.h_ml, () if last_col else c.h_write, c.h_read]
-                if x0 != 0:
-                    prev = hinfo[(prev_x, y0)][0]  # type: ignore[index]
+                h.append([None if last_col else c.h_ml, () if last_col else c.h_write, c.h_read])
+                if xi:
+                    prev = h[xi - 1][0]
                     if prev != c.h_ml:
                         if cfg.harmonise_as_reference or (prev is None or order[c.h_ml] > order[prev]):  # type: ignore[index]
-                            hinfo[(prev_x, y0)][0] = c.h_ml  # type: ignore[index]
+                            h[xi - 1][0] = c.h_ml
             else:
-                hinfo[(x0, y0)] = [None, (), ()]
-            if mode_v:
-                if highest_v is None:
-                    highest_v = c.v_ml
-                elif highest_v != c.v_ml:
-                    if cfg.harmonise_as_reference or order[c.v_ml] > order[highest_v]:  # type: ignore[index]
+                h.append([None, (), ()])
+        rows_info[sig] = (cs, h, [])
+    # the V level: the reference moves every V entry to each new differing level, so all end at the
+    # last tile's level; the corrected model keeps the highest level of any tile
+    highest_v: str | None = None
+    if mode_v:
+        if cfg.harmonise_as_reference:
+            highest_v = rows_info[row_sig[-1]][0][-1].v_ml
+        else:
+            for sig in dict.fromkeys(row_sig):
+                for c in rows_info[sig][0]:
+                    if highest_v is None or order[c.v_ml] > order[highest_v]:  # type: ignore[index]
                         highest_v = c.v_ml
-                        for k, v in vinfo.items():
-                            if v[0] is not None:
-                                vinfo[k] = (highest_v,) + v[1:]
-                vinfo[(x0, y0)] = (None, (), c.v_read) if last_row else (highest_v, c.v_write, c.v_read)
-            else:
-                vinfo[(x0, y0)] = (None, (), ())
+    highest_w: str | None = None
+    for sig in dict.fromkeys(row_sig):
+        for c in rows_info[sig][0]:
             if c.w_ml is not None and (highest_w is None or order[c.w_ml] > order[highest_w]):
                 highest_w = c.w_ml
-            prev_x = x0
+    last_v = rows_info[row_sig[-1]][0][-1].v_ml
+    for (ty, fy, last_row), (cs, _, v) in rows_info.items():
+        for c in cs:
+            if not mode_v:
+                v.append((None, (), ()))
+            else:
+                v.append((None, (), c.v_read) if last_row else (highest_v, c.v_write, c.v_read))
 
+    # second pass: group tiles into types; a row's types depend on it, the row before and whether
+    # it holds the first tile (weights from the top), so each such pattern is typed once
     types: list[TileType] = []
-    counts: Counter = Counter()
-    rows: list[Counter] = []
+    index: dict[tuple, int] = {}
+    counts: list[int] = []
+    rows: list[dict[int, int]] = []
+    patterns: dict[tuple, tuple[tuple[int, int], ...]] = {}
     wft = True
-    prev_y = None
-    for y0, ty in zip(ys, heights):
-        row: Counter = Counter()
-        prev_x = None
-        for x0, tx in zip(xs, widths):
-            make_h, hw, hr = hinfo[(x0, y0)]
-            make_v, vw, vr = vinfo[(x0, y0)]
-            use_h = hinfo[(prev_x, y0)][0] if x0 else None  # type: ignore[index]
-            use_v = vinfo[(x0, prev_y)][0] if y0 else None
-            t = TileType(tx, ty, wft, make_h, use_h, tuple(hw), tuple(hr), make_v, use_v, tuple(vw), tuple(vr))
-            if t not in counts:
-                types.append(t)
-            counts[t] += 1
-            row[t] += 1
-            wft = False
-            prev_x = x0
-        rows.append(row)
-        prev_y = y0
+    prev_sig: tuple | None = None
+    for yi, sig in enumerate(row_sig):
+        pk = (prev_sig, sig, wft)
+        pat = patterns.get(pk)
+        if pat is None:
+            _, h, v = rows_info[sig]
+            v_prev = rows_info[prev_sig][2] if prev_sig is not None else None
+            row: dict[int, int] = {}
+            for xi, tx in enumerate(widths):
+                make_h, hw, hr = h[xi]
+                make_v, vw, vr = v[xi]
+                use_h = h[xi - 1][0] if xi else None
+                use_v = v_prev[xi][0] if yi else None  # type: ignore[index]
+                t = TileType(tx, sig[0], wft, make_h, use_h, tuple(hw), tuple(hr), make_v, use_v, tuple(vw), tuple(vr))
+                i = index.get(t)  # type: ignore[arg-type]
+                if i is None:
+                    i = index[t] = len(types)  # type: ignore[index]
+                    types.append(t)
+                    counts.append(0)
+                row[i] = row.get(i, 0) + 1
+                wft = False
+            pat = patterns[pk] = tuple(row.items())
+        for i, n in pat:
+            counts[i] += n
+        rows.append(dict(pat))
+        wft = False
+        prev_sig = sig
     return TilePlan(
         tuple(types),
-        tuple(counts[t] for t in types),
-        tuple(tuple(r[t] for t in types) for r in rows),
+        tuple(counts),
+        tuple(tuple(r.get(i, 0) for i in range(len(types))) for r in rows),
         highest_w,
         last_v if cfg.v_read_uses_last_tile_level else None,
         memo,
