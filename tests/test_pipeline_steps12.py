@@ -224,3 +224,16 @@ def test_sigkill_half_way_then_rerun_gives_the_same_tables(tmp_path: Path) -> No
     for name in ("ranges.csv", "layers.csv"):
         assert (out / "step2" / name).read_bytes() == (ref / "step2" / name).read_bytes(), name
     assert len(pd.read_csv(out / "step2/ranges.csv")) == 8 * 3
+
+
+def test_dask_executor_gives_the_same_results_as_the_process_pool(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    sweep = load_sweep(write_sweep(tmp_path, tile_x="[4, 16]", targets="[energy, latency]"))
+    run_sweep(sweep, tmp_path / "pool", jobs=2, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        s = run_sweep(sweep, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address, progress=False)
+    assert (s.done, s.failed) == (4, [])
+    a = compile_tables(sweep, tmp_path / "pool", progress=False).ranges
+    b = compile_tables(sweep, tmp_path / "dask", progress=False).ranges
+    pd.testing.assert_frame_equal(a, b)
