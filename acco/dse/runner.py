@@ -24,7 +24,8 @@ from tqdm import tqdm
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
 from acco.dse.scenarios import expand, file_sha256, run_scenario
-from acco.dse.store import atomic_write_bytes, is_done, save_failure, save_result
+from acco.dse.store import is_done, save_failure, save_result
+from acco.io.atomic import atomic_write_bytes
 from acco.dse.sweep import Sweep
 
 

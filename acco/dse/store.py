@@ -12,10 +12,10 @@ import io
 import json
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from acco.io.atomic import atomic_write_bytes
 from acco.dse.result import SCHEMA_VERSION, Scenario, ScenarioFailure, ScenarioResult
 
 RESULT_SUFFIX = ".pkl"
@@ -34,15 +34,6 @@ _ALLOWED = {
 _ALLOWED_BUILTINS = {"tuple", "dict", "list", "frozenset", "set", "int", "float", "str", "bool", "complex"}
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
-
-
 class ResultFileError(Exception):
     """A result file that cannot be used (refused class, other schema version, corrupt)."""
 
@@ -54,23 +45,6 @@ class _Restricted(pickle.Unpickler):
         if module == "builtins" and name in _ALLOWED_BUILTINS:
             return super().find_class(module, name)
         raise ResultFileError(f"refused to load {module}.{name}: not an ACCO result type")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def result_path(step1: Path, sc: Scenario) -> Path:
@@ -155,6 +129,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "ResultFileError", "atomic_write_bytes", "failure_path", "is_done", "iter_failures", "load_result",
+    "ResultFileError", "failure_path", "is_done", "iter_failures", "load_result",
     "result_path", "save_failure", "save_result",
 ]

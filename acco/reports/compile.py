@@ -135,7 +135,7 @@ def _frame(rows: Iterable[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
 
 def write_tables(t: Tables, out: str | os.PathLike[str]) -> Path:
     """Write the tables as CSV into `out/step2/` (each atomically)."""
-    from acco.dse.store import atomic_write_bytes
+    from acco.io.atomic import atomic_write_bytes
 
     d = Path(out) / "step2"
     d.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Hashable, Protocol
 
 from acco.hardware.models import Accelerator
+from acco.io.atomic import atomic_write_bytes
 from acco.search.loma import SearchResult
 from acco.workload.layer import Layer
 
@@ -65,17 +64,7 @@ class MappingCache:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Persist atomically (temporary file in the same folder, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(self.entries, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_bytes(path, pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "MappingCache":
