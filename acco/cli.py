@@ -22,12 +22,18 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2
+#: top-level keys that make a file a sweep (docs/pipeline.md) for `validate`
+SWEEP_KEYS = ("tile_x", "tile_y", "workloads")
+KINDS_EXPECTED = (
+    "a hardware file (top-level 'memories') or a workload file (top-level 'layers'), "
+    "or a sweep (top-level 'tile_x', 'tile_y', 'workloads')"
+)
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def validate_file(path: str | os.PathLike[str]) -> str:
-    """Check one input file, telling hardware from workload by its top-level key; return a one-line summary."""
+    """Check one input file (hardware, workload or sweep, told apart by top-level keys); return a one-line summary."""
     data = read_yaml(path)
     doc = Field.root(path, data)
     if isinstance(data, dict) and "memories" in data:
@@ -36,15 +42,22 @@ def validate_file(path: str | os.PathLike[str]) -> str:
     if isinstance(data, dict) and "layers" in data:
         wl = workload_from_yaml(doc)
         return f"workload {wl.name}: {len(wl.layers)} layers"
+    if isinstance(data, dict) and any(k in data for k in SWEEP_KEYS):
+        from acco.dse.scenarios import expand
+        from acco.dse.sweep import load_sweep
+
+        sweep = load_sweep(path)  # also loads and checks every hardware and workload it names
+        return (f"sweep {sweep.name}: {len(sweep.hardware)} hardware x {len(sweep.workloads)} workloads, "
+                f"{len(expand(sweep))} scenarios")
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
         raise doc.error(
-            "a hardware file (top-level 'memories') or a workload file (top-level 'layers')",
+            KINDS_EXPECTED,
             "a temporal mapping, which cannot be validated alone: it is checked against a layer and "
             "a hardware (python -m acco layer HW.yaml WL.yaml --layer ID --temporal-mapping FILE)",
         )
     raise doc.error(
-        "a hardware file (top-level 'memories') or a workload file (top-level 'layers')",
-        "a mapping without either" if isinstance(data, dict) else None,
+        KINDS_EXPECTED,
+        "a mapping without any of them" if isinstance(data, dict) else None,
     )
 
 
@@ -72,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "validate",
-        help="check hardware and workload YAML files",
-        description="Check input files (hardware or workload, told apart by content); "
-        "print one located error per bad file.",
+        help="check hardware, workload and sweep YAML files",
+        description="Check input files (hardware, workload or sweep, told apart by content; a sweep's "
+        "hardware and workload files are checked with it); print one located error per bad file.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="hardware or workload YAML files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="hardware, workload or sweep YAML files")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(

@@ -128,8 +128,14 @@ def _int_list(f: Field, what: str, positive: bool = True) -> tuple[int, ...]:
     return tuple(out)
 
 
-def load_sweep(path: str | os.PathLike[str]) -> Sweep:
-    """Read and validate a sweep file; every mistake is one InputError naming the file and field."""
+def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep:
+    """Read and validate a sweep file; every mistake is one InputError naming the file and field.
+
+    With `check_inputs` (the default) every hardware and workload file the sweep names is loaded and
+    validated too, each workload's spatial mapping is checked against each hardware's array, and
+    every explicit cut must name a layer of every workload: a bad input stops all three steps up
+    front (exit status 2, nothing written) instead of failing scenario by scenario in Step 1.
+    """
     path = str(path)
     if not os.path.isfile(path):
         raise InputError(path, "", "an existing sweep file", "no such file")
@@ -173,6 +179,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
             raise c_f.error("distinct [H, V] caching pairs", f"{[list(c) for c in caching]} (repeated pairs)")
 
     cuts: tuple[tuple[int, ...], ...] = ((),)
+    cut_fields: list[list[Field]] = []
     cu_f = root_f.child("cuts")
     if not cu_f.missing:
         cu_f.seq("a non-empty list of cut lists (e.g. [[]] or [[], [3, 7]])", 1)
@@ -181,6 +188,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
             e.seq("a list of layer ids to cut after")
             lst.append(tuple(sorted(x.nonneg_int("a layer id (non-negative integer)") for x in e.elements())))
         cuts = tuple(lst)
+        cut_fields = [list(e.elements()) for e in cu_f.elements()]
 
     cut_max = root_f.child("cut_max").nonneg_int("a non-negative integer (extra cuts per cut set)") if not root_f.child("cut_max").missing else 0
 
@@ -240,11 +248,39 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
                 v = th.nonneg_number("a size in MiB, or 'hardware' (the activation buffer's size)")
                 step3 = Step3Settings(v)
 
+    if check_inputs:
+        _check_inputs(inputs_root, hardware, workloads, cut_fields)
+
     return Sweep(
         path=path, name=name, hardware=tuple(hardware), workloads=tuple(workloads), tile_x=tile_x,
         tile_y=tile_y, caching=caching, cuts=cuts, cut_max=cut_max, initial_dilation=dil, batch=batch,
         targets=targets, mapper=mapper, seed=seed, step3=step3, inputs_root=os.path.relpath(inputs_root),
     )
+
+
+def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fields: list[list[Field]]) -> None:
+    """Load every hardware and workload of a sweep; check spatial mappings against arrays and cut ids.
+
+    Hardware may be ACCO's or ZigZag 3.x files (as Step 1 reads them); each error is the input file's
+    own located InputError (a spatial mapping that does not fit names the workload file and layer).
+    """
+    from acco.api import load_any_hardware
+    from acco.io.workload import check_spatial_mapping, load_workload
+
+    accs = {hw: load_any_hardware(hw) for hw in hardware}
+    for hw, acc in accs.items():
+        for text in workloads:
+            wl_path = _workload_path(root, hw, text)
+            wl = load_workload(wl_path)
+            for layer in wl.layers:
+                check_spatial_mapping(layer, acc, wl_path)
+            ids = [layer.id for layer in wl.layers]
+            for fields in cut_fields:
+                for f in fields:
+                    if f.value not in ids:
+                        shown = ", ".join(str(i) for i in ids) if len(ids) <= 12 else f"{ids[0]} .. {ids[-1]}"
+                        raise f.error(f"the id of a layer of workload {workload_name(text)} to cut after ({shown})",
+                                      f"{f.value} (no such layer in {wl_path})")
 
 
 __all__ = ["MapperSettings", "Step3Settings", "Sweep", "TARGETS", "hardware_name", "load_sweep", "workload_name"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from math import prod
 
 import networkx as nx
 
@@ -106,7 +107,7 @@ def workload_from_yaml(doc: Field) -> Workload:
         if tf.value == INPUT_TYPE:
             nodes.append(_input_node(nf, lid))
         elif tf.value in LAYER_TYPES:
-            nodes.append(_layer(nf, lid, tf.value, ids))
+            nodes.append(check_layer_size(_layer(nf, lid, tf.value, ids), nf.child("loop_sizes")))
         else:
             raise tf.error(_DESCRIBE["type"])
 
@@ -123,6 +124,11 @@ def _input_node(nf: Field, lid: int) -> InputNode:
     name = _opt_name(nf, "input")
     loops = _loop_sizes(nf.child("loop_sizes"))
     precision = nf.child("precision").nonneg_int(_DESCRIBE["precision"])
+    if prod(loops.values()) * precision > MAX_COUNT:
+        raise nf.child("loop_sizes").error(
+            f"an input of at most 2**53 bits ({_COUNT_WHY})",
+            f"{' x '.join(str(v) for v in loops.values())} x {precision} bits = {_pow2(prod(loops.values()) * precision)} bits",
+        )
     links_f = nf.child("memory_operand_links").mapping(_DESCRIBE["memory_operand_links"])
     links = _links(links_f, ("O",))
     return InputNode(id=lid, loop_sizes=loops, precision=precision, memory_operand_links=links, name=name)
@@ -357,6 +363,36 @@ def _spatial_mapping(f: Field, loops: FrozenDict[str, int]) -> tuple[tuple[str, 
         size = sf.pos_int("a positive integer unrolling size")
         out.append((oa, df.value, size))
     return tuple(out)
+
+
+#: the largest count a layer may reach (MACs x precision x the window growth of its dimension
+#: relations): every access and bit count the cost model derives from it then stays exact (float64
+#: holds integers up to 2**53; the vectorised model's int64 products stay far below 2**63). Larger
+#: layers are refused with a located error instead of being counted wrongly.
+MAX_COUNT = 2**53
+_COUNT_WHY = "larger counts would not stay exact in the cost model's float64 and int64 arithmetic"
+
+
+def _pow2(n: int) -> str:
+    """A big count with its size in powers of two, e.g. `73786976294838206464 (~2**66)`."""
+    return f"{n} (~2**{n.bit_length() - 1})" if n > 2**32 else str(n)
+
+
+def check_layer_size(layer: Layer, where: Field) -> Layer:
+    """Refuse (InputError at `where`) a layer whose counts could exceed 2**53; return it otherwise.
+
+    The bound is MACs x the largest precision x (stride + dilation) of every dimension relation: a
+    tile of a windowed operand holds at most (stride + dilation) times the elements of its loops, so
+    no tile's bits times its repetitions (the bits moved) can pass it.
+    """
+    bits = max(layer.precision.values(), default=1) or 1
+    growth = prod(r.coef_a + r.coef_b for r in layer.relations)
+    macs = layer.total_macs
+    if macs * bits * growth > MAX_COUNT:
+        loops = " x ".join(f"{d} {v}" for d, v in layer.loop_sizes.items() if v > 1) or "1"
+        got = f"{loops} = {_pow2(macs)} MACs x {bits} bits" + (f" x {growth} (window growth)" if growth > 1 else "")
+        raise where.error(f"a layer of at most 2**53 MACs x precision bits x window growth ({_COUNT_WHY})", got)
+    return layer
 
 
 def _ids_text(ids: dict[int, int]) -> str:

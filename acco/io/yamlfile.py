@@ -20,6 +20,10 @@ from acco.io.errors import InputError, show
 #: marker for "no value given" (distinct from an explicit YAML null)
 MISSING: Any = object()
 
+#: the largest integer an input file may hold (sizes, loop sizes, tiles, ...): every count built from
+#: such numbers stays exact in float64 and far from int64 overflow; 2**80 is a typo, not a memory size
+MAX_INT = 2**53
+
 
 class LineDict(dict):  # type: ignore[type-arg]
     """A dict built from YAML that knows the line of itself, of each key and of each value."""
@@ -223,9 +227,11 @@ class Field:
         return self.value
 
     def integer(self, what: str = "an integer") -> int:
-        """An integer (booleans and floats refused, even 3.0)."""
+        """An integer (booleans and floats refused, even 3.0) of magnitude at most MAX_INT (2**53)."""
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             raise self.error(what)
+        if abs(self.value) > MAX_INT:
+            raise self.error(f"{what} of at most 2**53 = {MAX_INT}")
         return self.value
 
     def pos_int(self, what: str = "a positive integer") -> int:
@@ -243,10 +249,12 @@ class Field:
         return v
 
     def nonneg_number(self, what: str = "a non-negative number") -> float:
-        """A finite int or float >= 0, returned as float."""
+        """A finite int or float in [0, MAX_INT], returned as float."""
         v = self.value
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise self.error(what)
+        if v > MAX_INT:
+            raise self.error(f"{what} of at most 2**53 = {MAX_INT}")
         return float(v)
 
 

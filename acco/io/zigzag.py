@@ -39,7 +39,7 @@ from acco.hardware.models import (
     Port,
 )
 from acco.io.errors import InputError, show
-from acco.io.workload import parse_equation, parse_relation
+from acco.io.workload import check_layer_size, parse_equation, parse_relation
 from acco.io.yamlfile import Field, LineDict, LineList, one_of, read_yaml
 from acco.workload.layer import InputNode, Layer, Relation
 from acco.workload.network import Workload
@@ -70,11 +70,13 @@ def is_zigzag_hardware(data: Any) -> bool:
     """True if parsed YAML looks like a ZigZag hardware file (memories as a name -> spec mapping, array sizes list)."""
     if not isinstance(data, dict):
         return False
-    mems = data.get("memories")
-    if isinstance(mems, dict):
-        return True
     oa = data.get("operational_array")
-    return isinstance(oa, dict) and ("sizes" in oa or isinstance(oa.get("dimensions"), list))
+    if isinstance(oa, dict):
+        if "sizes" in oa or isinstance(oa.get("dimensions"), list):
+            return True
+        if isinstance(oa.get("dimensions"), dict):
+            return False  # ACCO's array ({D1: 32, ...}): an ACCO file, even with wrongly nested memories
+    return isinstance(data.get("memories"), dict)
 
 
 def is_zigzag_workload(data: Any) -> bool:
@@ -658,7 +660,7 @@ def _from_docs(
                     if pairs:
                         sdm[op] = FrozenDict(pairs)
         spatial = _spatial(entry, r, accelerator)
-        layers.append(Layer(
+        layers.append(check_layer_size(Layer(
             id=r.id,
             name=r.name,
             type=OPERATOR_TYPES[r.op_type],
@@ -674,7 +676,7 @@ def _from_docs(
             spatial_mapping=spatial,
             memory_operand_links=FrozenDict((op, links[op]) for op in r.operands),
             padding=FrozenDict(r.padding),
-        ))
+        ), r.field.child("loop_sizes")))
         if entry.ordering is not None:
             kept = [(d, s) for d, s in entry.ordering if d in r.loops]  # ZigZag drops dims the layer lacks
             complete = [(d, s) for d, s in kept if s is not None]
