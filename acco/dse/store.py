@@ -61,9 +61,7 @@ def save_result(step1: Path, res: ScenarioResult) -> Path:
     """Store a result atomically; a failure record of the same scenario is removed."""
     p = result_path(step1, res.scenario)
     atomic_write_bytes(p, pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
-    f = failure_path(step1, res.scenario)
-    if f.exists():
-        f.unlink()
+    failure_path(step1, res.scenario).unlink(missing_ok=True)  # another run may remove it at the same time
     return p
 
 
