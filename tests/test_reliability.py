@@ -136,15 +136,16 @@ def test_repeated_sigkill_at_random_points_then_rerun(reference, tmp_path: Path)
     out = tmp_path / "killed"
     rng = random.Random(8)
     kills = 0
-    for _ in range(4):
-        p = _step1_process(sw, out, 2)
-        time.sleep(rng.uniform(0.3, 3.0))
+    for i in range(4):
+        # --force after the first round, so that every round has work to be killed in the middle of
+        p = _step1_process(sw, out, 2, *(["--force"] if i else []))
+        time.sleep(rng.uniform(0.2, 2.5))
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             kills += 1
         p.communicate()
         _every_result_loads(sw, out)  # whatever is there is whole
-    assert kills >= 2
+    assert kills >= 2  # 4 on this machine; a very fast one may finish a round before its kill
     r = subprocess.run([sys.executable, str(STEP1), "--sweep", str(sw), "--out", str(out), "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
