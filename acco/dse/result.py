@@ -54,8 +54,9 @@ class Scenario:
 
     @property
     def settings_digest(self) -> str:
-        """Short hash of what the id leaves out (cut_max, mapper, seed, input files): other settings, other file."""
-        text = repr((self.cut_max, self.mapper, self.seed, self.inputs_sha256, self.hardware_path, self.workload_path))
+        """Short hash of what the id leaves out (cut_max, mapper, seed, input file contents): other settings, other file."""
+        # input *contents* (not paths, which depend on the working folder) decide the result
+        text = repr((self.cut_max, self.mapper, self.seed, self.inputs_sha256))
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
     @property
