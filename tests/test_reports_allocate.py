@@ -279,3 +279,16 @@ def test_view_table_rejects_negative_deltas():
     df = _frame([_row((1, 1, True, True, "energy"), None, 0, "total", 10, 10, 0, off=(-1, 0))])
     with pytest.raises(ValueError, match="delta"):
         view_table(df, "total")
+
+
+def test_surely_dominated_by_never_flags_a_non_dominated_point():
+    from acco.reports.allocate import Front, surely_dominated_by
+
+    rnd = np.random.default_rng(5)
+    for _ in range(10):
+        g = Front(*(rnd.integers(0, 50, 300) for _ in range(3)), np.zeros((300, 1), dtype=np.int64))
+        x = Front(*(rnd.integers(0, 50, 400) for _ in range(3)), np.zeros((400, 1), dtype=np.int64))
+        got = surely_dominated_by(g, x)
+        exact = ((g.a[None, :] <= x.a[:, None]) & (g.b[None, :] <= x.b[:, None]) & (g.p[None, :] <= x.p[:, None])).any(axis=1)
+        assert not (got & ~exact).any()
+        assert got.sum() > 0.5 * exact.sum()

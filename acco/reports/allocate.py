@@ -33,6 +33,7 @@ The footprint is compared in exact bits (Σ peak bits < threshold_MiB · 2^23), 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -59,7 +60,7 @@ _CHUNK = 512
 
 @dataclass(frozen=True)
 class Front:
-    """Points (a, b, peak) with the option index per range (`idx`, n × k); (a, b) = (energy, latency)."""
+    """Points (a, b, peak) with the option index per range (`idx`, n × k); (a, b) = two cost sums."""
 
     a: np.ndarray
     b: np.ndarray
@@ -69,68 +70,145 @@ class Front:
     def __len__(self) -> int:
         return len(self.a)
 
+    def take(self, m: np.ndarray) -> "Front":
+        """The points selected by a mask or index array."""
+        return Front(self.a[m], self.b[m], self.p[m], self.idx[m])
+
+
+_BIG = np.iinfo(np.int64).max
+_EDGES = 16  # b-thresholds of the vectorised pre-pass
+
 
 def _order(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray) -> np.ndarray:
     """Indices sorting points by (a, b, p, tie columns left to right)."""
-    keys = [tie[:, j] for j in range(tie.shape[1] - 1, -1, -1)] + [p, b, a]
+    t = tie.reshape(len(tie), -1)
+    keys = [t[:, j] for j in range(t.shape[1] - 1, -1, -1)] + [p, b, a]
     return np.lexsort(keys)
 
 
-def pareto_mask(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray) -> np.ndarray:
-    """Mask of the non-dominated points (all three minimised); of identical points the smallest `tie` row stays.
+def _ranks(idx: np.ndarray) -> np.ndarray:
+    """Rank of each row of `idx` in lexicographic order (rows distinct)."""
+    order = np.lexsort([idx[:, j] for j in range(idx.shape[1] - 1, -1, -1)]) if idx.shape[1] else np.arange(len(idx))
+    r = np.empty(len(idx), dtype=np.int64)
+    r[order] = np.arange(len(idx), dtype=np.int64)
+    return r
 
-    Points are sorted by (a, b, p, tie); a point is dropped when an earlier one is ≤ in b and p
-    (it is ≤ in a by the sort). Checked in chunks against the kept points and the chunk's earlier
-    points (dominance is transitive, so earlier dropped points need not be excluded).
+
+def _surely_dominated(sb: np.ndarray, sp: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
+    """Vectorised sufficient test on points sorted by a: an earlier point (of `src`, if given) has b ≤ e ≤ b_i and p ≤ p_i.
+
+    Tried for a few thresholds e (quantiles of b); a point it flags is dominated, one it misses
+    may still be (callers that need exactness run the staircase on what is left).
+    """
+    n = len(sb)
+    dom = np.zeros(n, dtype=bool)
+    if n < 64:
+        return dom
+    edges = np.unique(np.quantile(sb, np.linspace(0, 1, _EDGES), method="lower"))
+    for e in edges:
+        v = np.where((sb <= e) if src is None else (sb <= e) & src, sp, _BIG)
+        prev = np.concatenate([[_BIG], np.minimum.accumulate(v)[:-1]])
+        dom |= (sb >= e) & (prev <= sp)
+    return dom
+
+
+def _staircase(sb: list, sp: list) -> list[bool]:
+    """For points already sorted by a: is each one not dominated (≤ in b and p) by an earlier one.
+
+    The earlier survivors' 2-D minima in (b, p) are kept as a staircase (b rising, p falling), so
+    each point costs two bisections.
+    """
+    bs: list = []
+    ps: list = []
+    keep = []
+    for b, p in zip(sb, sp):
+        j = bisect_right(bs, b)
+        if j and ps[j - 1] <= p:
+            keep.append(False)
+            continue
+        keep.append(True)
+        k = bisect_left(bs, b)
+        e = k
+        while e < len(bs) and ps[e] >= p:
+            e += 1
+        bs[k:e] = [b]
+        ps[k:e] = [p]
+    return keep
+
+
+def pareto_mask(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray, dims: str = "abp") -> np.ndarray:
+    """Mask of the non-dominated points; of points equal in the compared dims the smallest (rest, tie) stays.
+
+    `dims`: "abp" = all three minimised; "ab" = (a, b) only (peak then tie break ties); "ap" = (a
+    then b lexicographically, peak); "a" = the single lexicographic minimum of (a, b, peak, tie).
+    `tie`: one column or several (compared left to right). Points are sorted by (a, b, p, tie); a
+    point is dropped when an earlier one is ≤ in the remaining compared dims (it is ≤ in a, or
+    lexicographically ≤ in (a, b), by the sort).
     """
     n = len(a)
     keep = np.zeros(n, dtype=bool)
     if n == 0:
         return keep
     order = _order(a, b, p, tie)
+    if dims == "a":
+        keep[order[0]] = True
+        return keep
+    if dims in ("ab", "ap"):
+        v = (b if dims == "ab" else p)[order]
+        prev = np.concatenate([[_BIG], np.minimum.accumulate(v)[:-1]])
+        keep[order[v < prev]] = True
+        return keep
     sb, sp = b[order], p[order]
-    kb = np.empty(0, dtype=sb.dtype)
-    kp = np.empty(0, dtype=sp.dtype)
-    kept_pos: list[np.ndarray] = []
-    for s in range(0, n, _CHUNK):
-        cb, cp = sb[s:s + _CHUNK], sp[s:s + _CHUNK]
-        dom = np.zeros(len(cb), dtype=bool)
-        if len(kb):
-            dom |= ((kb[None, :] <= cb[:, None]) & (kp[None, :] <= cp[:, None])).any(axis=1)
-        inner = (cb[None, :] <= cb[:, None]) & (cp[None, :] <= cp[:, None])
-        inner &= np.tri(len(cb), k=-1, dtype=bool)
-        dom |= inner.any(axis=1)
-        ok = ~dom
-        if ok.any():
-            kb = np.concatenate([kb, cb[ok]])
-            kp = np.concatenate([kp, cp[ok]])
-            kept_pos.append(s + np.nonzero(ok)[0])
-    if kept_pos:
-        keep[order[np.concatenate(kept_pos)]] = True
+    left = np.nonzero(~_surely_dominated(sb, sp))[0]
+    ok = np.array(_staircase(sb[left].tolist(), sp[left].tolist()), dtype=bool)
+    keep[order[left[ok]]] = True
     return keep
 
 
-def _filtered(f: Front) -> Front:
-    m = pareto_mask(f.a, f.b, f.p, f.idx)
-    return Front(f.a[m], f.b[m], f.p[m], f.idx[m])
+def surely_dominated_by(g: Front, x: Front) -> np.ndarray:
+    """Mask of points of `x` that a point of `g` is ≤ in all of (a, b, peak) — a vectorised sufficient test (may miss some)."""
+    if not len(g) or not len(x):
+        return np.zeros(len(x), dtype=bool)
+    a = np.concatenate([g.a, x.a])
+    b = np.concatenate([g.b, x.b])
+    p = np.concatenate([g.p, x.p])
+    src = np.concatenate([np.zeros(len(g), dtype=np.int64), np.ones(len(x), dtype=np.int64)])
+    order = np.lexsort([src, p, b, a])
+    is_g = src[order] == 0
+    dom = _surely_dominated(b[order], p[order], is_g) if len(order) >= 64 else _small_dominated(b[order], p[order], is_g)
+    out = np.zeros(len(x), dtype=bool)
+    xs = ~is_g
+    out[order[xs] - len(g)] = dom[xs]
+    return out
 
 
-def merge(front: Front, pts: Front, limit: float | None = None) -> Front:
-    """Pareto front of every sum (front point + range point); with `limit`, only sums with peak < limit."""
+def _small_dominated(sb: np.ndarray, sp: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Exact version of `_surely_dominated` for a few points (quadratic)."""
+    le = (sb[None, :] <= sb[:, None]) & (sp[None, :] <= sp[:, None]) & src[None, :]
+    return (le & np.tri(len(sb), k=-1, dtype=bool)).any(axis=1)
+
+
+def filtered(f: Front, dims: str = "abp") -> Front:
+    """The non-dominated points of a front (see `pareto_mask`)."""
+    return f.take(pareto_mask(f.a, f.b, f.p, f.idx, dims))
+
+
+def merge(front: Front, pts: Front, dims: str = "abp", limit: float | None = None) -> Front:
+    """Non-dominated sums (front point + range point); with `limit`, only sums with peak < limit.
+
+    Ties between sums compare the option tuples; as both parts' tuples are distinct, the rank of
+    the front point times len(pts) plus the rank of the range point orders them the same way.
+    """
     a = (front.a[:, None] + pts.a[None, :]).ravel()
     b = (front.b[:, None] + pts.b[None, :]).ravel()
     p = (front.p[:, None] + pts.p[None, :]).ravel()
     n, m = len(front), len(pts)
-    idx = np.concatenate([np.repeat(front.idx, m, axis=0), np.tile(pts.idx, (n, 1))], axis=1)
-    if limit is not None:
-        ok = p < limit
-        a, b, p, idx = a[ok], b[ok], p[ok], idx[ok]
-    return _filtered(Front(a, b, p, idx))
-
-
-def _empty(k: int) -> Front:
-    z = np.zeros(0, dtype=np.int64)
-    return Front(z, z, z, np.zeros((0, k), dtype=np.int64))
+    tie = (_ranks(front.idx)[:, None] * m + _ranks(pts.idx)[None, :]).ravel()
+    sel = np.arange(n * m) if limit is None else np.nonzero(p < limit)[0]
+    keep = sel[pareto_mask(a[sel], b[sel], p[sel], tie[sel], dims)]
+    i, j = np.divmod(keep, m)
+    idx = np.concatenate([front.idx[i], pts.idx[j]], axis=1)
+    return Front(a[keep], b[keep], p[keep], idx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,13 +227,11 @@ class RangeOptions:
     d_latency: np.ndarray  # offload + reload latency
     rows: tuple[int, ...]  # positions in the source table (for reporting)
 
-    def raw(self) -> Front:
-        """(E, L, peak) points of the range."""
-        return Front(self.energy, self.latency, self.peak, self.opt[:, None])
-
-    def ruled(self) -> Front:
-        """(E − ΔE, L − ΔL, peak) points of the range (the on-chip rule applied)."""
-        return Front(self.energy - self.d_energy, self.latency - self.d_latency, self.peak, self.opt[:, None])
+    def points(self, ruled: bool, swap: bool = False) -> Front:
+        """The range's points: (E, L, peak), or (L, E, peak) with `swap`; with `ruled`, costs minus the deltas."""
+        e, lat = (self.energy - self.d_energy, self.latency - self.d_latency) if ruled else (self.energy, self.latency)
+        a, b = (lat, e) if swap else (e, lat)
+        return Front(a, b, self.peak, self.opt[:, None])
 
 
 @dataclass(frozen=True)
@@ -290,14 +366,11 @@ def metric_key(metric: str, c: Choice) -> tuple:
     return head + (c.peak_bits, len(c.cuts), c.cuts, c.options)
 
 
-@dataclass
-class CutSetResult:
-    """Per cut set: the best choice per metric, and the fronts (for the whole-network Pareto front)."""
-
-    cuts: CutSet
-    best: dict[str, Choice]
-    raw: Front
-    ruled: Front
+#: per (metric, rule applied): the front kind (`pareto_mask` dims) and whether latency comes first
+SPECS = {
+    ("energy", False): ("a", False), ("latency", False): ("a", True), ("edp", False): ("ab", False),
+    ("energy", True): ("ap", False), ("latency", True): ("ap", True), ("edp", True): ("abp", False),
+}
 
 
 @dataclass
@@ -308,73 +381,157 @@ class GroupSearch:
     cut_max: int
     threshold_bits: float
     forced_sets: Sequence[CutSet] | None = None
-    _raw: dict[tuple, Front] = field(default_factory=dict)
-    _ruled: dict[tuple, Front] = field(default_factory=dict)
-
-    def _front(self, rgs: tuple[Range, ...], ruled: bool) -> Front:
-        memo = self._ruled if ruled else self._raw
-        if rgs in memo:
-            return memo[rgs]
-        ro = self.table.ranges[rgs[-1]]
-        pts = _filtered(ro.ruled() if ruled else ro.raw())
-        limit = self.threshold_bits if ruled else None
-        if len(rgs) == 1:
-            f = pts
-            if limit is not None:
-                ok = f.p < limit
-                f = Front(f.a[ok], f.b[ok], f.p[ok], f.idx[ok])
-        else:
-            prev = self._front(rgs[:-1], ruled)
-            f = merge(prev, pts, limit) if len(prev) else _empty(len(rgs))
-        memo[rgs] = f
-        return f
+    _memo: dict[tuple, Front] = field(default_factory=dict)
 
     def cut_sets(self) -> list[CutSet]:
-        """Valid cut sets of this group."""
+        """Valid cut sets of this group, fewest cuts first."""
         return cut_sets(self.table.ranges.keys(), self.cut_max, self.forced_sets)
 
-    def run(self, cuts: CutSet) -> CutSetResult:
-        """Best strategy per metric for one cut set, and its raw and rule fronts."""
-        rgs = tuple(ranges_of(cuts))
-        raw = self._front(rgs, False)
-        ruled = self._front(rgs, True)
-        best = {m: min(self.candidates(cuts, raw, ruled), key=lambda x: metric_key(m, x)) for m in METRICS}
-        return CutSetResult(cuts, best, raw, ruled)
+    def points(self, rg: Range, ruled: bool, dims: str, swap: bool = False) -> Front:
+        """A range's non-dominated points (under the threshold when `ruled`)."""
+        key = ("pts", rg, ruled, dims, swap)
+        if key not in self._memo:
+            f = self.table.ranges[rg].points(ruled, swap)
+            if ruled:
+                f = f.take(f.p < self.threshold_bits)
+            self._memo[key] = filtered(f, dims)
+        return self._memo[key]
 
-    def candidates(self, cuts: CutSet, raw: Front, ruled: Front) -> list[Choice]:
-        """True-cost strategies that can be optimal: the rule front, and the raw-front points at or above the threshold.
+    def front(self, rgs: tuple[Range, ...], ruled: bool, dims: str, swap: bool = False) -> Front:
+        """Non-dominated combinations of a chain of ranges (memoised per prefix)."""
+        key = ("front", rgs, ruled, dims, swap)
+        if key not in self._memo:
+            pts = self.points(rgs[-1], ruled, dims, swap)
+            if len(rgs) == 1:
+                f = pts
+            else:
+                prev = self.front(rgs[:-1], ruled, dims, swap)
+                f = merge(prev, pts, dims, self.threshold_bits if ruled else None)
+            self._memo[key] = f
+        return self._memo[key]
 
-        A raw-front point under the threshold is left out: its true cost is its rule cost, which the
-        rule front bounds; an above-threshold combination dominated on the raw front by an
-        under-threshold one is beaten by the rule front too (deltas >= 0).
+    def _choices(self, cuts: CutSet, f: Front, ruled: bool, swap: bool) -> list[Choice]:
+        """Strategies of a front with their true costs: all of a rule front, raw points at or above the threshold.
+
+        A raw point under the threshold is left out: its true cost is its rule cost, which the rule
+        front bounds; an above-threshold combination dominated on a raw front by an under-threshold
+        one is beaten by the rule front too (deltas >= 0).
         """
-        out = [_choice(cuts, ruled, i, True) for i in range(len(ruled))]
-        out += [_choice(cuts, raw, int(i), False) for i in np.nonzero(raw.p >= self.threshold_bits)[0]]
+        sel = range(len(f)) if ruled else np.nonzero(f.p >= self.threshold_bits)[0]
+        out = []
+        for i in sel:
+            e, lat = (int(f.b[i]), int(f.a[i])) if swap else (int(f.a[i]), int(f.b[i]))
+            out.append(Choice(cuts, tuple(int(x) for x in f.idx[i]), e, lat, int(f.p[i]), ruled))
         return out
 
-    def pareto(self, results: Sequence[CutSetResult]) -> list[Choice]:
-        """Whole-network Pareto front (true energy × latency × peak) over all cut sets, sorted by (E, L, peak)."""
-        parts: list[Choice] = []
-        ranks: list[int] = []
-        for rank, r in enumerate(results):
-            cs = self.candidates(r.cuts, r.raw, r.ruled)
-            parts += cs
-            ranks += [rank] * len(cs)
-        if not parts:
-            return []
-        a = np.array([c.energy for c in parts], dtype=np.int64)
-        b = np.array([c.latency for c in parts], dtype=np.int64)
-        p = np.array([c.peak_bits for c in parts], dtype=np.int64)
-        k = max(len(c.options) for c in parts)
-        # ties: cut-set rank (results come in (number of cuts, cuts) order), then the options
-        tie = np.array([(rk, *c.options, *([-1] * (k - len(c.options)))) for rk, c in zip(ranks, parts)], dtype=np.int64)
-        keep = pareto_mask(a, b, p, tie)
-        front = [c for c, k_ in zip(parts, keep) if k_]
-        return sorted(front, key=lambda c: (c.energy, c.latency, c.peak_bits, len(c.cuts), c.cuts, c.options))
+    def _suffix_minima(self, fronts: Sequence[Front]) -> tuple[list[int], list[int], list[int], list[int]]:
+        """Per position j, Σ over the later ranges of min a, min b, min peak, max peak."""
+        k = len(fronts)
+        out: tuple[list[int], ...] = ([0] * (k + 1), [0] * (k + 1), [0] * (k + 1), [0] * (k + 1))
+        for j in range(k - 1, -1, -1):
+            f = fronts[j]
+            vals = (int(f.a.min()), int(f.b.min()), int(f.p.min()), int(f.p.max())) if len(f) else (0, 0, 0, 0)
+            for o, v in zip(out, vals):
+                o[j] = o[j + 1] + v
+        return tuple(x[1:] for x in out)  # type: ignore[return-value]
+
+    def _edp_ruled(self, rgs: tuple[Range, ...], bound: float) -> Front:
+        """Rule front for EDP of one chain, pruned by the footprint and by an achievable EDP `bound`."""
+        pts = [self.points(rg, True, "abp") for rg in rgs]
+        if any(not len(p) for p in pts):
+            return _empty(len(rgs))
+        sa, sb, sp, _ = self._suffix_minima(pts)
+        f = pts[0]
+        for j in range(len(rgs)):
+            if j:
+                f = merge(f, pts[j], "abp", self.threshold_bits)
+            lb = (f.a + sa[j]).astype(float) * (f.b + sb[j]).astype(float)
+            f = f.take(((f.p + sp[j]) < self.threshold_bits) & (lb <= bound * (1 + 1e-9) + 1))
+        return f
+
+    def run(self, cuts: CutSet) -> CutSetResult:
+        """Best strategy per metric for one cut set."""
+        rgs = tuple(ranges_of(cuts))
+        best: dict[str, Choice] = {}
+        for m in ("energy", "latency"):
+            cands = []
+            for ruled in (True, False):
+                dims, swap = SPECS[m, ruled]
+                cands += self._choices(cuts, self.front(rgs, ruled, dims, swap), ruled, swap)
+            best[m] = min(cands, key=lambda x: metric_key(m, x))
+        raw = self._choices(cuts, self.front(rgs, False, "ab"), False, False)
+        bound = min(c.edp for c in [best["energy"], best["latency"], *raw])
+        ruled_edp = self._choices(cuts, self._edp_ruled(rgs, float(bound)), True, False)
+        best["edp"] = min(raw + ruled_edp, key=lambda x: metric_key("edp", x))
+        return CutSetResult(cuts, best)
+
+    def pareto(self, sets: Sequence[CutSet]) -> list[Choice]:
+        """Whole-network Pareto front (true energy × latency × peak) over the cut sets `sets` (given in rank order).
+
+        Branch and bound: a partial combination may be dropped when a point already on the front is ≤
+        its lower bound (partial sums plus the later ranges' minima) in all three (a vectorised test
+        that finds most such cases; the final filter is exact); rule partials whose
+        peak bound reaches the threshold, and raw partials that cannot reach it, are dropped too.
+        Ties go to the earlier cut set, then the smaller options.
+        """
+        width = 1 + max((len(c) + 1 for c in sets), default=0)
+        g = _empty(width)
+        g_on = np.zeros(0, dtype=bool)
+        th = self.threshold_bits
+        for rank, cuts in enumerate(sets):
+            rgs = tuple(ranges_of(cuts))
+            new: list[tuple[Front, bool]] = []
+            for ruled in (True, False):
+                pts = [self.points(rg, ruled, "abp") for rg in rgs]
+                if any(not len(p) for p in pts):
+                    continue
+                sa, sb, sp, sq = self._suffix_minima(pts)
+                f = pts[0]
+                for j in range(len(rgs)):
+                    if j:
+                        f = merge(f, pts[j], "abp", th if ruled else None)
+                    ok = (f.p + sp[j] < th) if ruled else (f.p + sq[j] >= th)
+                    f = f.take(ok)
+                    lb = Front(f.a + sa[j], f.b + sb[j], f.p + sp[j], f.idx)
+                    f = f.take(~surely_dominated_by(g, lb))
+                    if not len(f):
+                        break
+                if len(f):
+                    new.append((f, ruled))
+            if not new:
+                continue
+            parts = [g] + [Front(f.a, f.b, f.p, _tie(rank, f.idx, width)) for f, _ in new]
+            on = np.concatenate([g_on] + [np.full(len(f), r) for f, r in new])
+            allf = Front(*(np.concatenate([getattr(x, n) for x in parts]) for n in ("a", "b", "p", "idx")))
+            m = pareto_mask(allf.a, allf.b, allf.p, allf.idx)
+            g, g_on = allf.take(m), on[m]
+        out = []
+        for i in range(len(g)):
+            cuts = sets[int(g.idx[i, 0])]
+            opts = tuple(int(x) for x in g.idx[i, 1:len(cuts) + 2])
+            out.append(Choice(cuts, opts, int(g.a[i]), int(g.b[i]), int(g.p[i]), bool(g_on[i])))
+        return sorted(out, key=lambda c: (c.energy, c.latency, c.peak_bits, len(c.cuts), c.cuts, c.options))
 
 
-def _choice(cuts: CutSet, f: Front, i: int, ruled: bool) -> Choice:
-    return Choice(cuts, tuple(int(x) for x in f.idx[i]), int(f.a[i]), int(f.b[i]), int(f.p[i]), ruled)
+@dataclass(frozen=True)
+class CutSetResult:
+    """Per cut set: the best choice per metric."""
+
+    cuts: CutSet
+    best: dict[str, Choice]
+
+
+def _tie(rank: int, idx: np.ndarray, width: int) -> np.ndarray:
+    """Tie columns (cut-set rank, options, -1 padding) of a cut set's points."""
+    out = np.full((len(idx), width), -1, dtype=np.int64)
+    out[:, 0] = rank
+    out[:, 1:1 + idx.shape[1]] = idx
+    return out
+
+
+def _empty(k: int) -> Front:
+    z = np.zeros(0, dtype=np.int64)
+    return Front(z, z, z, np.zeros((0, k), dtype=np.int64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,11 +610,13 @@ def allocate(
     threshold_mib: float | Mapping[str, float] = DEFAULT_THRESHOLD_MIB,
     forced: Mapping[tuple, Sequence[CutSet]] | None = None,
     views: Sequence[str] = VIEWS,
+    pareto: bool = True,
 ) -> Allocation:
     """Run the exact Step-3 search on a Step-2 `ranges.csv` table, per group and view.
 
     `threshold_mib`: the on-chip rule's threshold in MiB, one for all or per hardware name.
     `forced`: per group key, the forced cut sets (one per weight-overflow pass); default inferred.
+    `pareto`: also the whole-network Pareto front (exact, but the costly part on large grids).
     """
     if "cuts" in ranges.columns:
         ranges = ranges.assign(cuts=ranges["cuts"].fillna("").astype(str))
@@ -473,7 +632,8 @@ def allocate(
             if not vt.ranges:
                 continue
             gs = GroupSearch(vt, cut_max, th * MIB_BITS, None if forced is None else forced.get(key))
-            results = [gs.run(c) for c in gs.cut_sets()]
+            sets = gs.cut_sets()
+            results = [gs.run(c) for c in sets]
             for m in METRICS:
                 per = [r.best[m] for r in results]
                 for c in per:
@@ -481,7 +641,7 @@ def allocate(
                     r_rows += _range_rows(key, view, m, vt, c)
                 if per:
                     b_rows.append(_strategy_row(key, view, m, vt, min(per, key=lambda x: metric_key(m, x)), th))
-            for c in gs.pareto(results):
+            for c in gs.pareto(sets) if pareto else ():
                 p_rows.append(key + (view, cut_text(c.cuts), len(c.options), c.energy, c.latency, c.edp, c.peak_bits / MIB_BITS, c.onchip, th, strategy_text(vt, c)))
     return Allocation(
         pd.DataFrame(s_rows, columns=list(STRATEGY_COLUMNS)),
