@@ -11,7 +11,12 @@ tool finds, the energy ratio ACCO/ZigZag, both search times and the speed-up Zig
 * ACCO side: in this process, ``acco.io.zigzag`` loads the same files and ``acco.search.loma`` /
   ``acco.search.salsa`` search every layer with the same settings.
 
-Energies of LOMA at the same lpf limit are expected to agree within 0.5 %.  SALSA draws different
+Energies of LOMA at the same lpf limit are expected to agree within 0.5 %.  LOMA rows outside that
+are explained term by term (``--explain``, ``peers/zigzag_terms.py``, docs/mappers_vs_zigzag.md):
+ACCO's model is evaluated on ZigZag's chosen mapping with and without the four documented
+differences between the original ACCO cost model and ZigZag 3.9.1; a row is "explained" when
+applying them reproduces ZigZag's energy exactly (``--verify-terms`` also checks every word count
+against ZigZag run on that mapping alone).  SALSA draws different
 random numbers in the two tools, so its energies are compared but not judged.  ACCO's latency
 model is the 2022-era ACCO one, not ZigZag 3.9.1's (which adds e.g. a systolic drain and ordered
 cycle borrowing), so latency differences are reported, never flagged.
@@ -315,6 +320,7 @@ def run_acco_all(
             "orderings": n_orderings,
             "valid": n_valid,
             "user_ordering": ordering is not None,
+            "temporal_mapping": getattr(cost, "temporal_mapping", None),
         }
     return out
 
@@ -393,6 +399,102 @@ def build_table(
     return pd.DataFrame(rows)
 
 
+EXPLAIN_REL = 1e-9  # relative tolerance for "applying the documented differences reproduces ZigZag"
+
+
+def explain_rows(
+    df: Any,
+    cases: list[Case],
+    zz: dict[tuple[str, str, str], dict[str, Any]],
+    ac: dict[tuple[str, str, str, Any], dict[str, Any]],
+    which: str,
+    verify: bool,
+    args: argparse.Namespace,
+) -> Any:
+    """Split ACCO-minus-ZigZag LOMA energies into the documented model differences (one row each).
+
+    For every selected LOMA row (``which``: "outliers" = outside the tolerance, or "all"), ZigZag's
+    chosen temporal mapping is evaluated with ACCO's model and then with the 3.9.1 rules of
+    ``peers/zigzag_terms.py`` applied one by one.  Columns (pJ): ``acco_on_zz_map``, one ``d_<rule>``
+    per rule (ACCO minus 3.9.1), ``d_mapping_choice`` (ACCO's optimum minus ACCO's energy of ZigZag's
+    mapping), ``residual`` (3.9.1 reading minus ZigZag's energy) and ``zz_model_acco_map`` (the 3.9.1
+    reading of ACCO's chosen mapping).  ``explained``: the residual is 0 (relative 1e-9).
+    With ``verify``, ZigZag is run on its own ordering of that layer alone with per-term output and
+    ``terms_max_word_diff`` is the largest |3.9.1 reading - ZigZag| word count over all terms.
+    Also updates ``df.status`` of the outliers and adds the columns to ``df``."""
+    import pandas as pd
+
+    from acco.io import zigzag as zz_io
+    from peers.zigzag_terms import RULES, explain, parse_zigzag_temporal_mapping
+
+    loma = df[(df.engine == "loma") & df.zz_energy.notna() & df.acco_energy.notna()]
+    if which == "outliers":
+        loma = loma[(loma.energy_ratio - 1).abs() > LOMA_ENERGY_TOLERANCE]
+    by_case = {(c.hardware, c.workload): c for c in cases}
+    loaded: dict[tuple[str, str], Any] = {}
+    rows = []
+    for idx, r in loma.iterrows():
+        case = by_case[(r.hardware, r.workload)]
+        if (case.hardware, case.workload) not in loaded:
+            acc = zz_io.load_zigzag_hardware(case.hardware_file)
+            wl = zz_io.load_zigzag_workload(case.workload_file, case.mapping_file, acc)
+            loaded[(case.hardware, case.workload)] = (acc, {lay.id: lay for lay in wl.layers})
+        acc, layers = loaded[(case.hardware, case.workload)]
+        zlay = next(x for x in zz[(r.hardware, r.workload, "loma")]["layers"] if x["id"] == r.layer)
+        tm = parse_zigzag_temporal_mapping(zlay["temporal_mapping"])
+        e = explain(layers[r.layer], acc, tm)
+        rec: dict[str, Any] = {"index": idx, "acco_on_zz_map": e.acco.total}
+        deltas = e.rule_deltas()
+        for rule in RULES:
+            rec[f"d_{rule}"] = deltas[rule]
+        rec["d_mapping_choice"] = r.acco_energy - e.acco.total
+        rec["residual"] = e.zigzag391 - r.zz_energy
+        rec["explained"] = abs(rec["residual"]) <= EXPLAIN_REL * r.zz_energy
+        rec["rules"] = "+".join(k for k in RULES if abs(deltas[k]) > EXPLAIN_REL * r.zz_energy)
+        acco_tm = ac.get((r.hardware, r.workload, "loma", r.layer), {}).get("temporal_mapping")
+        rec["zz_model_acco_map"] = explain(layers[r.layer], acc, acco_tm).zigzag391 if acco_tm else math.nan
+        if verify:
+            rec["terms_max_word_diff"] = _verify_terms(case, r.layer, tm, e.steps[-1][1].words, args)
+        rows.append(rec)
+    ex = pd.DataFrame(rows).set_index("index") if rows else pd.DataFrame()
+    for col in ex.columns:
+        df[col] = ex[col]
+    for idx, rec in ex.iterrows():
+        if abs(df.at[idx, "energy_ratio"] - 1) > LOMA_ENERGY_TOLERANCE:
+            what = f"explained: {rec['rules']}" if rec["explained"] else "UNEXPLAINED"
+            df.at[idx, "status"] = df.at[idx, "status"].replace("ENERGY-DIFF", f"ENERGY-DIFF, {what}")
+    return ex
+
+
+def _verify_terms(case: Case, layer_id: int, tm: Any, words: dict[tuple[str, str, str], float], args: argparse.Namespace) -> float:
+    """Run ZigZag on ``tm``'s loop ordering for one layer (cached) and return the largest difference
+    between its word counts and ``words`` (the 3.9.1 reading), over every operand, level, direction."""
+    import json
+
+    ordering = [[d, int(s)] for lv in next(iter(tm.levels.values())) for d, s in lv]
+    run = ZigZagRun(
+        hardware=str(case.hardware_file),
+        workload=str(case.workload_file),
+        mapping=str(case.mapping_file),
+        engine="loma",
+        lpf_limit=args.lpf_limit,
+        layers=str(layer_id),
+        orderings=json.dumps({str(layer_id): ordering}),
+        detail=True,
+    )
+    try:
+        res = run_zigzag(run, use_cache=not args.no_cache)
+    except PeerError as exc:
+        print(f"term check of {case.hardware}/{case.workload} layer {layer_id} failed: {exc}", file=sys.stderr)
+        return math.nan
+    rec = res["layers"][0]
+    diff = 0.0
+    for lv in rec["levels"]:
+        for d, x in lv["directions"].items():
+            diff = max(diff, abs(words.get((lv["operand"], lv["memory"], d), 0.0) - x["accesses"]))
+    return diff
+
+
 def summarise(df: Any, keys: Sequence[str] = ("engine",)) -> Any:
     """Totals per group (default per engine): energies, max deviation, geometric-mean speed-up, seconds."""
     import pandas as pd
@@ -415,6 +517,11 @@ def summarise(df: Any, keys: Sequence[str] = ("engine",)) -> Any:
                 "energy_ratio_of_sums": both["acco_energy"].sum() / both["zz_energy"].sum() if len(both) else math.nan,
                 "max_abs_energy_dev_%": 100 * dev.max() if len(both) else math.nan,
                 "outside_0.5%": int((dev > LOMA_ENERGY_TOLERANCE).sum()) if engine == "loma" else math.nan,
+                "unexplained": (
+                    int(((dev > LOMA_ENERGY_TOLERANCE) & (both["explained"] != True)).sum())  # noqa: E712
+                    if engine == "loma" and "explained" in both
+                    else math.nan
+                ),
                 "acco_better": int((both["energy_ratio"] < 1 - 1e-9).sum()),
                 "acco_worse": int((both["energy_ratio"] > 1 + 1e-9).sum()),
                 "zz_s_sum": g["zz_s"].sum(),
@@ -426,6 +533,43 @@ def summarise(df: Any, keys: Sequence[str] = ("engine",)) -> Any:
 
 
 # --------------------------------------------------------------------------------------------- main
+
+
+def print_explanations(df: Any, ex: Any, which: str) -> None:
+    """Print the per-row split of ACCO-minus-ZigZag LOMA energy into the documented differences."""
+    from peers.zigzag_terms import RULE_TEXT, RULES
+
+    print()
+    if ex.empty:
+        print("LOMA: no row outside the tolerance to explain" if which == "outliers" else "LOMA: no row to explain")
+        return
+    rows = df.loc[ex.index]
+    out = rows[["hardware", "workload", "layer"]].copy()
+    out["acco-zz_%"] = 100 * (rows.acco_energy / rows.zz_energy - 1)
+    for col in [f"d_{r}" for r in RULES] + ["d_mapping_choice", "residual"]:
+        out[col.removeprefix("d_") + "_%"] = 100 * ex[col] / rows.zz_energy
+    out["zz_model_acco_map_%"] = 100 * (ex.zz_model_acco_map / rows.zz_energy - 1)
+    out["explained"] = ex.explained
+    if "terms_max_word_diff" in ex:
+        out["terms_max_word_diff"] = ex.terms_max_word_diff
+    title = "outside the tolerance" if which == "outliers" else "all"
+    print(f"LOMA rows ({title}): ACCO minus ZigZag energy, in % of ZigZag's, split into the documented")
+    print("differences between the original ACCO model and ZigZag 3.9.1 (docs/mappers_vs_zigzag.md),")
+    print("each evaluated on ZigZag's chosen mapping, plus the effect of ACCO's LOMA choosing another mapping:")
+    for r in RULES:
+        print(f"  {r + '_%':<20} {RULE_TEXT[r]}")
+    print(f"  {'mapping_choice_%':<20} ACCO's optimum minus ACCO's energy of ZigZag's mapping")
+    print(f"  {'residual_%':<20} ZigZag's energy of its mapping not reproduced by the rules (0 = explained)")
+    print(f"  {'zz_model_acco_map_%':<20} ZigZag 3.9.1's model on ACCO's chosen mapping, vs ZigZag's optimum")
+    shown = out
+    if which == "all":  # only the rows where something differs, plus a count
+        shown = out[out["acco-zz_%"].abs() > 100 * EXPLAIN_REL]
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:+.4f}"))
+    n_out = int((out["acco-zz_%"].abs() > 100 * LOMA_ENERGY_TOLERANCE).sum())
+    n_out_ok = int(((out["acco-zz_%"].abs() > 100 * LOMA_ENERGY_TOLERANCE) & out.explained).sum())
+    print(f"rows outside {100 * LOMA_ENERGY_TOLERANCE:g} %: {n_out}, explained: {n_out_ok}")
+    if which == "all":
+        print(f"3.9.1 reading of ZigZag's mapping reproduces ZigZag's energy on {int(out.explained.sum())}/{len(out)} LOMA rows")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -456,6 +600,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="same",
         help="ACCO SALSA settings: 'same' = ZigZag's (iterations, T0, 1 chain, seed), 'defaults' = ACCO's "
         "SalsaConfig defaults with --seed",
+    )
+    p.add_argument(
+        "--explain",
+        choices=("outliers", "all", "none"),
+        default="outliers",
+        help="split ACCO-minus-ZigZag LOMA energies into the documented model differences "
+        "(docs/mappers_vs_zigzag.md) for the rows outside the tolerance (default), all rows, or none",
+    )
+    p.add_argument(
+        "--verify-terms",
+        action="store_true",
+        help="with --explain: also run ZigZag on its own mapping of each explained row alone and compare "
+        "every word count (cached like the other runs)",
     )
     p.add_argument("--quick", action="store_true", help="smoke run: conv layer on tpu_like only")
     p.add_argument("--no-cache", action="store_true", help="rerun ZigZag even if a cached result exists")
@@ -515,12 +672,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ACCO: {len(ac)} searches in {time.perf_counter() - t1:.1f} s", flush=True)
 
     df = build_table(cases, args.engines, zz, ac, args.layers, args.timing, notes)
-    shown = df.drop(
-        columns=[
-            "layer_name", "zz_cpu_s", "acco_cpu_s", "zz_wall_s", "acco_wall_s",
-            "user_ordering", "zz_orderings", "acco_orderings",
+    ex = None
+    if args.explain != "none" and "loma" in args.engines and ac:
+        ex = explain_rows(df, cases, zz, ac, args.explain, args.verify_terms, args)
+    shown = df[
+        [
+            "hardware", "workload", "layer", "engine", "zz_energy", "acco_energy", "energy_ratio", "zz_latency",
+            "acco_latency", "latency_ratio", "zz_s", "acco_s", "speedup", "status",
         ]  # fmt: skip
-    )
+    ]
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250):
         print()
         print(
@@ -536,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
                 },
             )
         )
+        if ex is not None:
+            print_explanations(df, ex, args.explain)
         print()
         print(f"summary per engine ({args.timing} seconds; LOMA energy tolerance {100 * LOMA_ENERGY_TOLERANCE:g} %;")
         print(" latency differs by design: ACCO's latency model is the 2022-era ACCO one, not ZigZag 3.9.1's)")

@@ -4,6 +4,9 @@
   Meta_prototype_DF with a fixed temporal mapping; every access count, the energy and the
   latency terms were measured by running the original code side by side. We match them exactly
   (tolerance 1e-9 relative: float summation order only).
+- case D (tests/data/stride2_fractional_*.yaml): a stride-2 conv with a fractional spatial OX/OY,
+  measured by running the original's CostModelEvaluation on that mapping (where ZigZag 3.9.1
+  differs: docs/mappers_vs_zigzag.md, "LOMA vs ZigZag 3.9.1 outliers").
 - spec cost-model.md §5.7: ZigZag 3.9.1 on its tpu_like example (energy and access counts;
   ACCO's latency model differs from 3.9.1's by design, see model-versions.md).
 """
@@ -68,6 +71,20 @@ def test_case_c_fractional_unrolling(meta, stft):
     assert c.onloading == 3249
     assert c.offloading == 5186
     assert c.latency_total2 == 14267
+
+
+def test_case_d_stride2_fractional_unrolling(meta):
+    """The original keeps IX = int(2*3.5 + 3 - 2) = 8 for the fractional OX 3.5 (ZigZag 3.9.1: 7) and bills
+    port-limited whole cycles (O sram_64KB fl 896 words; 3.9.1: 784)."""
+    wl = load_workload(DATA / "stride2_fractional_wl.yaml")
+    layer = wl.layer(0)
+    c = evaluate(layer, meta, load_temporal_mapping(DATA / "stride2_fractional_tm.yaml", layer, meta))
+    assert c.energy_total == pytest.approx(58_266_935.44, rel=REL)
+    assert c.mac_energy == pytest.approx(2_312_110.08, rel=REL)
+    assert words(c, "O") == [(28901376, 0, 28901376, 50176), (0, 0, 896, 784), (0, 0, 392, 392), (0, 0, 6272, 0)]
+    assert words(c, "W") == [(4718592, 4718592, 0, 0), (73728, 73728, 0, 0), (36864, 2304, 0, 0), (36864, 0, 0, 0)]
+    assert words(c, "I") == [(27648, 16384, 0, 0), (8192, 841, 0, 0), (13456, 0, 0, 0)]
+    assert c.latency_total2 == 119691
 
 
 def test_zigzag_tpu_like_worked_example():

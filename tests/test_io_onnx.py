@@ -22,8 +22,8 @@ from acco.io.onnx import (  # noqa: E402
     Precision,
     import_onnx,
     load_mapping,
-    pick_mapping_entry,
 )
+from acco.io.zigzag import select_mapping_entry  # noqa: E402  (the importer's entry choice)
 from acco.workload.layer import Layer, Relation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,9 +336,9 @@ def test_mapping_entry_by_layer_name_then_operator_type_then_default() -> None:
     entries = load_mapping(OUR_MAPPING)
     assert [e.name for e in entries] == ["default", "MaxPool", "special_conv"]
     assert entries[1].spatial == (("D1", "G", 16), ("D3", "OX", 2))
-    assert pick_mapping_entry(entries, ["special_conv", "Conv"]).name == "special_conv"
-    assert pick_mapping_entry(entries, ["mp", "MaxPool"]).name == "MaxPool"
-    assert pick_mapping_entry(entries, ["c9", "Conv"]).name == "default"
+    assert select_mapping_entry(entries, ["special_conv", "Conv"]).name == "special_conv"
+    assert select_mapping_entry(entries, ["mp", "MaxPool"]).name == "MaxPool"
+    assert select_mapping_entry(entries, ["c9", "Conv"]).name == "default"
     n = Net([1, 4, 8, 8])
     c = n.conv("x", 8, 4, [3, 3], name="special_conv")
     n.conv(c, 8, 8, [3, 3], name="other_conv")

@@ -23,7 +23,9 @@ for fully connected ones). ``time_axis`` says which spatial axis is time; time b
 
 Spatial unrolling and memory-operand links come from a mapping file in ZigZag's mapping
 YAML format (a list of entries, each with a ``name``: ``default``, a layer (node) name or an
-operator type), see `load_mapping`.
+operator type), see `load_mapping`; a node's entry is chosen as for ZigZag workloads
+(`acco.io.zigzag.select_mapping_entry`: node name, ONNX operator type, our layer type, ZigZag's
+operator type, then ``default``).
 
 The optional ``onnx`` package is imported lazily; without it `import_onnx` raises
 `OnnxNotInstalled` saying ``pip install .[onnx]``.
@@ -45,6 +47,7 @@ from acco.hardware.models import MEMORY_OPERANDS
 from acco.io.errors import InputError, show
 from acco.io.workload import workload_from_yaml
 from acco.io.yamlfile import Field, one_of, read_yaml
+from acco.io.zigzag import select_mapping_entry
 from acco.workload.network import Workload
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -263,15 +266,6 @@ def _entry_links(f: Field) -> dict[str, str]:
             raise of.error(f"a memory operand ({one_of(MEMORY_OPERANDS)})")
         links[op] = of.value
     return links
-
-
-def pick_mapping_entry(entries: Sequence[MappingEntry], names: Sequence[str]) -> MappingEntry | None:
-    """The first entry whose name is one of `names` (tried in order), else the `default` entry, else None."""
-    by_name = {e.name: e for e in entries}
-    for n in names:
-        if n in by_name:
-            return by_name[n]
-    return by_name.get("default")
 
 
 def apply_mapping_entry(
@@ -541,7 +535,7 @@ class _Importer:
     def _mapping(self, i: int, node: Any, layer_type: str, loops: Mapping[str, int]) -> tuple[dict, dict]:
         name = self._node_name(i, node)
         names = [name, node.op_type, layer_type, _ZIGZAG_TYPE[layer_type]]
-        entry = pick_mapping_entry(self.entries, names)
+        entry = select_mapping_entry(self.entries, names)
         if entry is None:
             raise InputError(
                 self.mapping_file,

@@ -23,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Sequence, TypeVar
 
 import networkx as nx
 
@@ -508,12 +508,32 @@ def _mapping_entries(doc: Field) -> list[_Entry]:
     return entries
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_E = TypeVar("_E", bound=_Named)
+
+
+def select_mapping_entry(entries: Sequence[_E], names: Sequence[str]) -> _E | None:
+    """ZigZag's choice of a layer's mapping entry: the entry named by the first of `names` that names
+    one (tried in order: the layer's name, then its operator type, ...), else the entry named
+    'default', else None. Used for ZigZag workloads and for the ONNX importer alike."""
+    by_name: dict[str, _E] = {}
+    for e in entries:
+        by_name.setdefault(e.name, e)
+    for key in (*names, "default"):
+        if key in by_name:
+            return by_name[key]
+    return None
+
+
 def _select(entries: list[_Entry], layer_name: str, op_type: str, mapping_file: str, layer_path: str) -> _Entry:
-    """ZigZag's choice: the entry named after the layer, else after its operator type, else 'default'."""
-    for key in (layer_name, op_type, "default"):
-        for e in entries:
-            if e.name == key:
-                return e
+    """The entry named after the layer, else after its operator type, else 'default' (located error if none)."""
+    entry = select_mapping_entry(entries, (layer_name, op_type))
+    if entry is not None:
+        return entry
     raise InputError(
         mapping_file, "",
         f"an entry named {layer_name!r}, {op_type!r} or 'default' (the mapping of layer {layer_path} "

@@ -104,11 +104,21 @@ class ZigZagRun:
     start_temperature: float = 0.05
     chains: int = 1
     opt: str = "energy"
+    #: evaluate only these layer ids (comma list; None = all)
+    layers: str | None = None
+    #: JSON {layer id: [[dim, size], ...]}: complete temporal ordering imposed on a layer
+    orderings: str | None = None
+    #: add per-level word accesses, energies and their terms to every layer record
+    detail: bool = False
 
     def effective_settings(self) -> dict[str, Any]:
         """Settings that influence the result (the cache key): LOMA ignores the SALSA knobs and
-        SALSA ignores the lpf limit (zigzag 3.9.1 only raises it to the number of temporal dims)."""
-        common = {"engine": self.engine, "opt": self.opt}
+        SALSA ignores the lpf limit (zigzag 3.9.1 only raises it to the number of temporal dims).
+        ``layers``/``orderings``/``detail`` enter the key only when set, so plain runs keep theirs."""
+        common: dict[str, Any] = {"engine": self.engine, "opt": self.opt}
+        for key in ("layers", "orderings", "detail"):
+            if getattr(self, key):
+                common[key] = getattr(self, key)
         if self.engine == "loma":
             return {**common, "lpf_limit": self.lpf_limit}
         return {
@@ -131,10 +141,14 @@ class ZigZagRun:
     def cache_path(self) -> Path:
         """JSON file holding this run's cached result."""
         stem = "-".join(Path(p).stem for p in (self.hardware, self.workload))
+        if self.layers:
+            stem += "-L" + self.layers.replace(",", "_")
         return CACHE_DIR / f"{stem}-{self.engine}-{self.cache_key()}.json"
 
     def argv(self) -> list[str]:
         """Runner command line (peer python + runner script + options)."""
+        extra = [*(["--layers", self.layers] if self.layers else []), *(["--orderings", self.orderings] if self.orderings else [])]
+        extra += ["--detail"] if self.detail else []
         return [
             str(venv_python()),
             str(RUNNER),
@@ -148,6 +162,7 @@ class ZigZagRun:
             "--iterations", str(self.iterations),
             "--start-temperature", repr(self.start_temperature),
             "--chains", str(self.chains),
+            *extra,
         ]  # fmt: skip
 
 

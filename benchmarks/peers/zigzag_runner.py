@@ -23,6 +23,12 @@ installed package files are never modified):
 * Per-layer wall/CPU seconds: ``WorkloadStage.run`` is wrapped to time the span between the
   layers it yields; CPU seconds include reaped child processes (SALSA workers).
 * LOMA: the number of orderings of every layer is recorded from the engine.
+* Optional, for term-by-term comparisons (``--layers``, ``--orderings``, ``--detail``): only the
+  given layer ids are evaluated (``WorkloadStage`` skips the others), a complete temporal ordering
+  can be imposed on a layer (set as the layer's ``temporal_ordering`` after parsing, so ZigZag
+  evaluates that one ordering, exactly as for a user ordering in the mapping file), and each layer
+  record gains, per operand and memory level, the four directions' word accesses, energies and the
+  terms they are computed from (elements per period, precision, period count, instances).
 
 Only the final JSON document goes to stdout (one line); logging goes to stderr.
 """
@@ -90,8 +96,16 @@ class _SeededMultiprocessing:
         )
 
 
-def install_hooks(seed: int | None, extra_stage_kwargs: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Wrap ZigZag objects in this process; return the per-layer timing list and LOMA ordering counts."""
+def install_hooks(
+    seed: int | None,
+    extra_stage_kwargs: dict[str, Any],
+    layers: set[int] | None = None,
+    imposed: dict[int, list[list[Any]]] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Wrap ZigZag objects in this process; return the per-layer timing list and LOMA ordering counts.
+
+    ``layers``: evaluate only these layer ids; ``imposed``: layer id -> complete temporal ordering
+    (innermost first, ``[[dim, size], ...]``) imposed on that layer."""
     import zigzag.api
     import zigzag.opt.loma.engine as loma_engine
     import zigzag.stages.mapping.salsa as salsa_stage
@@ -110,6 +124,16 @@ def install_hooks(seed: int | None, extra_stage_kwargs: dict[str, Any]) -> tuple
     original_workload_run = workload_iterator.WorkloadStage.run
 
     def timed_run(self: Any) -> Generator[Any, None, None]:
+        if layers is not None or imposed:
+            from zigzag.workload.layer_attributes import LayerTemporalOrdering
+
+            nodes = list(self.workload.topological_sort())
+            for node in nodes:
+                if imposed and getattr(node, "id", None) in imposed:
+                    node.temporal_ordering = LayerTemporalOrdering(imposed[node.id])
+            if layers is not None:
+                nodes = [n for n in nodes if getattr(n, "id", None) in layers]
+            self.workload.topological_sort = lambda: iter(nodes)
         inner: Iterator[Any] = original_workload_run(self)
         while True:
             wall0, cpu0 = time.perf_counter(), cpu_seconds()
@@ -134,6 +158,50 @@ def install_hooks(seed: int | None, extra_stage_kwargs: dict[str, Any]) -> tuple
 
     loma_engine.LomaEngine.run = counted_run  # type: ignore[method-assign]
     return timings, orderings
+
+
+def level_details(cme: Any) -> list[dict[str, Any]]:
+    """Per operand and memory level: name, energy, and per direction the word accesses, energy and
+    the terms of ``accesses = ceil(amount * precision / bw_min) * bw_min / bw_max * period_count *
+    unit_count`` (directions named as ACCO does: tl, fh, fl, th)."""
+    from zigzag.hardware.architecture.memory_port import DataDirection
+    from zigzag.mapping.data_movement import DataMoveAttr
+
+    names = {
+        DataDirection.RD_OUT_TO_LOW: "tl",
+        DataDirection.WR_IN_BY_HIGH: "fh",
+        DataDirection.WR_IN_BY_LOW: "fl",
+        DataDirection.RD_OUT_TO_HIGH: "th",
+    }
+    out = []
+    links = cme.layer.memory_operand_links
+    for op, per_level in cme.memory_word_access.items():
+        mem_op = links.layer_to_mem_op(op)
+        levels = cme.accelerator.memory_hierarchy.get_memory_levels(mem_op=mem_op)
+        for lv, (acc, energy, lvl) in enumerate(zip(per_level, cme.mem_energy_breakdown_further[op], levels)):
+            move = cme.mapping.unit_mem_data_movement[op][lv]
+            dirs = {}
+            for d, short in names.items():
+                dirs[short] = {
+                    "accesses": float(acc.get(d)),
+                    "energy": float(energy.get(d)),
+                    "amount": float(move.get_attribute(DataMoveAttr.DATA_TRANS_AMOUNT_PER_PERIOD).get(d)),
+                    "precision": float(move.get_attribute(DataMoveAttr.DATA_PRECISION).get(d)),
+                    "period": float(move.get_attribute(DataMoveAttr.DATA_TRANS_PERIOD).get(d)),
+                    "period_count": float(move.get_attribute(DataMoveAttr.DATA_TRANS_PERIOD_COUNT).get(d)),
+                }
+            out.append(
+                {
+                    "operand": str(op),
+                    "level": lv,
+                    "memory": lvl.name,
+                    "energy": float(cme.mem_energy_breakdown[op][lv]),
+                    "unit_count": float(cme.mapping.spatial_mapping.unit_count[op][lv + 1]),
+                    "data_bits": float(cme.mapping.data_bit_per_level_unrolled[op][lv + 1]),
+                    "directions": dirs,
+                }
+            )
+    return out
 
 
 def layer_record(cme: Any) -> dict[str, Any]:
@@ -182,7 +250,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "salsa_opt_criterion": args.opt,
             "salsa_number_of_core": args.chains,
         }
-    timings, orderings = install_hooks(args.seed if args.engine == "salsa" else None, extra)
+    only = {int(x) for x in args.layers.split(",")} if args.layers else None
+    imposed = {int(k): v for k, v in json.loads(args.orderings).items()} if args.orderings else None
+    timings, orderings = install_hooks(args.seed if args.engine == "salsa" else None, extra, only, imposed)
 
     dump = tempfile.mkdtemp(prefix="zigzag-bench-")
     try:
@@ -209,6 +279,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rec["wall_seconds"] = t.get("wall_seconds")
         rec["cpu_seconds"] = t.get("cpu_seconds")
         rec["orderings"] = orderings.get(str(rec["id"]))
+        if args.detail:
+            rec["levels"] = level_details(cme)
         layers.append(rec)
 
     return {
@@ -227,6 +299,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "iterations": args.iterations,
             "start_temperature": args.start_temperature,
             "chains": args.chains,
+            "layers": args.layers,
+            "orderings": args.orderings,
+            "detail": args.detail,
         },
         "energy": float(energy),
         "latency": float(latency),
@@ -250,6 +325,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iterations", type=int, default=1000, help="SALSA iterations")
     p.add_argument("--start-temperature", type=float, default=0.05, help="SALSA start temperature")
     p.add_argument("--chains", type=int, default=1, help="SALSA chains (worker processes)")
+    p.add_argument("--layers", default=None, help="comma list of layer ids: evaluate only these")
+    p.add_argument(
+        "--orderings",
+        default=None,
+        help='JSON {layer id: [[dim, size], ...]}: complete temporal ordering (innermost first) imposed on a layer',
+    )
+    p.add_argument("--detail", action="store_true", help="add per-level accesses, energies and their terms")
     return p.parse_args(argv)
 
 
