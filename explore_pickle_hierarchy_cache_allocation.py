@@ -1,0 +1,157 @@
+"""Step 3 of the ACCO pipeline: best whole-network strategies, Pareto front, baselines and plots (see docs/pipeline.md).
+
+    python explore_pickle_hierarchy_cache_allocation.py [--sweep inputs/sweeps/default.yaml] [--out outputs]
+        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto]
+
+Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) and writes OUT/step3/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from acco.dse.cli import common_args, guarded
+from acco.io.errors import InputError
+
+
+def parser() -> argparse.ArgumentParser:
+    """Arguments of Step 3."""
+    p = argparse.ArgumentParser(
+        prog="explore_pickle_hierarchy_cache_allocation.py",
+        description="Step 3: for every cut set and per-sub-stack choice of tile, caching and target, the best "
+        "whole-network strategy for energy, latency and EDP (total and real-time views, the on-chip rule), "
+        "the Pareto front, the baselines and the plots, under OUT/step3/.",
+    )
+    common_args(p)
+    th = p.add_mutually_exclusive_group()
+    th.add_argument("--threshold-mib", type=float, default=None, metavar="X",
+                    help="on-chip rule threshold in MiB (default: the sweep's step3.threshold_mib, 1.0 as the original)")
+    th.add_argument("--threshold", choices=["hardware"], default=None,
+                    help="hardware: take the threshold from each hardware's activation global buffer size")
+    p.add_argument("--no-baselines", action="store_true", help="skip the baselines (they run the mapper)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument("--no-pareto", action="store_true", help="skip the whole-network Pareto front (costly on large grids)")
+    return p
+
+
+def _thresholds(args: argparse.Namespace, sweep: Any) -> float | dict[str, float]:
+    """The on-chip threshold(s) in MiB: command line first, then the sweep; 'hardware' gives one per hardware."""
+    from acco.dse.sweep import hardware_name
+    from acco.reports.allocate import activation_buffer_mib
+
+    if args.threshold_mib is not None:
+        if args.threshold_mib < 0:
+            raise InputError("command line", "--threshold-mib", "a non-negative size in MiB", str(args.threshold_mib))
+        return args.threshold_mib
+    from_hw = args.threshold == "hardware" or getattr(getattr(sweep, "step3", None), "threshold_mib", 1.0) is None
+    if from_hw:
+        return {hardware_name(h): activation_buffer_mib(h) for h in sweep.hardware}
+    return float(sweep.step3.threshold_mib) if getattr(sweep, "step3", None) is not None else 1.0
+
+
+def _forced(ranges: Any, sweep: Any) -> dict[tuple, list]:
+    """Forced cut sets per Step-3 group, from the hardware and workload files (the weight-overflow passes)."""
+    from acco.dse.sweep import hardware_name, workload_name
+    from acco.reports.allocate import forced_cut_sets, groups_of
+
+    paths = {(hardware_name(h), workload_name(w)): (h, sweep.workload_path(h, w)) for h in sweep.hardware for w in sweep.workloads}
+    out = {}
+    for key in groups_of(ranges):
+        if (key[0], key[1]) in paths:
+            explicit = [int(c) for c in str(key[2]).split(".") if c]
+            out[key] = forced_cut_sets(*paths[key[0], key[1]], explicit)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Step 3 body: search, baselines, tables, plots, summary."""
+    import pandas as pd
+
+    from acco.dse.sweep import load_sweep
+    from acco.io.atomic import atomic_write_bytes
+    from acco.reports.allocate import allocate
+
+    sweep = load_sweep(args.sweep)
+    step2 = Path(args.out) / "step2"
+    rpath = step2 / "ranges.csv"
+    if not rpath.is_file():
+        raise InputError(str(rpath), "", "the ranges table of Step 2 (run explore_pickle_compile_readings.py first)", "no such file")
+    from acco.reports.compile import read_ranges
+
+    ranges = read_ranges(args.out)
+    if ranges.empty:
+        raise InputError(str(rpath), "", "at least one range row (Step 1 produced no result?)", "an empty table")
+    out = Path(args.out) / "step3"
+    out.mkdir(parents=True, exist_ok=True)
+    th = _thresholds(args, sweep)
+    alloc = allocate(ranges, sweep.cut_max, th, _forced(ranges, sweep), pareto=not args.no_pareto)
+    files = alloc.write(out)
+
+    ratios = None
+    if not args.no_baselines:
+        from acco.dse.sweep import hardware_name, workload_name
+        from acco.reports.baselines import BaselineSettings, cost_table, ratio_table, run_baselines
+        from acco.search.memo import MappingCache
+
+        cache = MappingCache()
+        costs = {}
+        present = set(zip(ranges["hardware"], ranges["workload"]))
+        for h in sweep.hardware:
+            for w in sweep.workloads:
+                key = (hardware_name(h), workload_name(w))
+                if key not in present:
+                    continue
+                hth = th[key[0]] if isinstance(th, dict) else th
+                costs[key] = run_baselines(h, sweep.workload_path(h, w), BaselineSettings.from_sweep(sweep, hth), cache)
+        ratios = ratio_table(alloc, costs)
+        for name, df in (("baselines", cost_table(costs)), ("baseline_ratios", ratios)):
+            p = out / f"{name}.csv"
+            atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
+            files.append(p)
+
+    if not args.no_plots:
+        from acco.reports.plots import plot_all
+
+        le_path = step2 / "layer_energy.csv"
+        layer_energy = pd.read_csv(le_path, dtype={"cuts": str}) if le_path.is_file() else None
+        if layer_energy is None and (Path(args.out) / "step1").is_dir():
+            from acco.dse.store import ResultFileError
+            from acco.reports.compile import layer_energy_of
+            from acco.reports.plots import best_picks
+
+            picks = best_picks(alloc.strategy_ranges, alloc.best)
+            try:
+                layer_energy = layer_energy_of(args.out, zip(picks["scenario_id"], picks["cut_before"], picks["cut_after"]), sweep)
+            except ResultFileError as e:
+                print(f"warning: no energy breakdown ({e})", file=sys.stderr)
+        files += plot_all(ranges, out, alloc.strategy_ranges, alloc.best, None if args.no_pareto else alloc.pareto, layer_energy, ratios)
+
+    _summary(alloc, ratios, th)
+    print(f"step 3: {len(alloc.strategies)} strategies, {len(alloc.pareto)} Pareto points, {len(files)} files -> {out}/")
+    return 0
+
+
+def _summary(alloc: Any, ratios: Any, th: Any) -> None:
+    """Print the overall best per metric and view, and the baseline ratios beside the paper's."""
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 70):
+        cols = ["hardware", "workload", "view", "metric", "cut_set", "energy_pJ", "latency_cc", "edp", "peak_MiB", "onchip_rule", "strategy"]
+        print(f"best whole-network strategies (on-chip threshold {th} MiB):")
+        print(alloc.best[cols].to_string(index=False))
+        if ratios is not None and len(ratios):
+            r = ratios[ratios["metric"].isin(["energy", "latency", "edp"])]
+            print("\nbaseline / ACCO (paper's claims beside):")
+            print(r[["hardware", "workload", "view", "baseline", "metric", "ratio", "paper_ratio"]].to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of Step 3 (exit status 2 with one message on an input problem)."""
+    return guarded(run, parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
