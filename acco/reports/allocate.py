@@ -384,8 +384,9 @@ class GroupSearch:
     _memo: dict[tuple, Front] = field(default_factory=dict)
 
     def cut_sets(self) -> list[CutSet]:
-        """Valid cut sets of this group, fewest cuts first."""
-        return cut_sets(self.table.ranges.keys(), self.cut_max, self.forced_sets)
+        """Valid cut sets of this group, fewest cuts first (forced cuts inferred when the given ones fit no range)."""
+        sets = cut_sets(self.table.ranges.keys(), self.cut_max, self.forced_sets)
+        return sets if sets or self.forced_sets is None else cut_sets(self.table.ranges.keys(), self.cut_max)
 
     def points(self, rg: Range, ruled: bool, dims: str, swap: bool = False) -> Front:
         """A range's non-dominated points (under the threshold when `ruled`)."""
