@@ -11,8 +11,9 @@ It follows DeFiNES' `backpropagate_tilesize` step by step (spec defines.md §2.3
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from math import prod
-from typing import Mapping
+from typing import Any, Mapping
 
 import networkx as nx
 
@@ -36,26 +37,30 @@ def overlap(stride: int, dilation: int, kernel: int, tile: int) -> int:
 
 def with_sizes(node: Node, sizes: Mapping[str, int]) -> Node:
     """A copy of `node` whose loop sizes are updated with `sizes` (only dims the node has)."""
-    new = dict(node.loop_sizes)
-    changed = False
+    old = node.loop_sizes
+    new = None
     for d, v in sizes.items():
-        if d in new and new[d] != v:
+        if d in old and old[d] != v:
+            if new is None:
+                new = dict(old)
             new[d] = int(v)
-            changed = True
-    return replace(node, loop_sizes=FrozenDict(new)) if changed else node
+    if new is None:
+        return node
+    if isinstance(node, Layer):
+        return node.with_loop_sizes(FrozenDict(new))
+    return replace(node, loop_sizes=FrozenDict(new))
 
 
 def tensor_dims(layer: Layer, op: str, sizes: Mapping[str, int] | None = None) -> dict[str, int]:
     """Extent of every dim of operand `op` (direct dims: the loop size; pr dims such as IX: the span)."""
     s = layer.loop_sizes if sizes is None else sizes
     out: dict[str, int] = {}
-    pr = layer.pr_dims
-    for d in layer.operand_dims[op]:
-        if d in pr:
-            r = pr[d]
-            out[d] = r.extent(s.get(r.dim_a, 1), s.get(r.dim_b, 1))
-        elif d in layer.loop_sizes:
-            out[d] = s.get(d, 1)
+    get = s.get
+    for d, r in layer._struct.tensor_dims[op]:
+        if r is not None:
+            out[d] = pr_extent(r.coef_a, get(r.dim_a, 1), r.coef_b, get(r.dim_b, 1))
+        else:
+            out[d] = get(d, 1)
     return out
 
 
@@ -93,7 +98,26 @@ class StackGraph:
     order: tuple[int, ...]
     edges: tuple[tuple[int, int, str], ...]
 
-    @property
+    # derived views are computed once per graph object (it is frozen); `memo` holds the results of
+    # pure functions of the graph (back-propagations, tile graphs, tile plans) for the graph's life
+    @cached_property
+    def _links(self) -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
+        prod_: dict[int, list[int]] = {}
+        cons: dict[int, list[int]] = {}
+        for p, c, _ in self.edges:
+            prod_.setdefault(c, []).append(p)
+            cons.setdefault(p, []).append(c)
+        return {k: tuple(v) for k, v in prod_.items()}, {k: tuple(v) for k, v in cons.items()}
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Per-graph memo of pure functions of this graph (bounded by `memoised`)."""
+        return {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"nodes": self.nodes, "order": self.order, "edges": self.edges}
+
+    @cached_property
     def output_id(self) -> int:
         """The single node without consumers (asserted: a stack has exactly one output)."""
         outs = [n for n in self.order if not any(e[0] == n for e in self.edges)]
@@ -103,11 +127,11 @@ class StackGraph:
 
     def producers(self, nid: int) -> list[int]:
         """Producers of a node, in edge order."""
-        return [p for p, c, _ in self.edges if c == nid]
+        return list(self._links[0].get(nid, ()))
 
     def consumers(self, nid: int) -> list[int]:
         """Consumers of a node, in edge order."""
-        return [c for p, c, _ in self.edges if p == nid]
+        return list(self._links[1].get(nid, ()))
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -156,7 +180,15 @@ class Backprop:
     v_out: dict[int, tuple[str, int]]
 
     def tile_graph(self, g: StackGraph) -> StackGraph:
-        """The graph restricted to useful nodes with their tile sizes."""
+        """The graph restricted to useful nodes with their tile sizes (computed once per (backprop, graph))."""
+        memo = self.__dict__.get("_tg")
+        if memo is not None and memo[0] is g:
+            return memo[1]
+        tg = self._tile_graph(g)
+        object.__setattr__(self, "_tg", (g, tg))
+        return tg
+
+    def _tile_graph(self, g: StackGraph) -> StackGraph:
         nodes = {nid: with_sizes(g.nodes[nid], dict(zip(SPATIAL, self.sizes[nid]))) for nid in g.order if nid in self.sizes}
         order = tuple(n for n in g.order if n in nodes)
         edges = tuple(e for e in g.edges if e[0] in nodes and e[1] in nodes)
@@ -165,6 +197,15 @@ class Backprop:
 
 def _stride_dim(layer: Layer, op: str, out_dim: str) -> tuple[str, int]:
     """(input dim of `op` that follows `out_dim`, its stride w.r.t. `out_dim`)."""
+    cache = layer._struct.stride_dims
+    k = (op, out_dim)
+    r = cache.get(k)
+    if r is None:
+        r = cache[k] = _stride_dim_of(layer, op, out_dim)
+    return r
+
+
+def _stride_dim_of(layer: Layer, op: str, out_dim: str) -> tuple[str, int]:
     if out_dim in layer.operand_dims[op]:
         return out_dim, 1
     pr = layer.pr_dims
@@ -195,7 +236,41 @@ def backpropagate(
     use_v: bool = False,
     make_v: bool = False,
 ) -> Backprop:
-    """Propagate an output tile (None = full size) backwards through the stack (DeFiNES' algorithm)."""
+    """Propagate an output tile (None = full size) backwards through the stack (DeFiNES' algorithm).
+
+    Memoised per graph object (the result is shared: callers must not modify it).
+    """
+    key = ("bp", tile_x, tile_y, use_h, make_h, use_v, make_v)
+    return memoised(g, key, lambda: _backpropagate(g, tile_x, tile_y, use_h, make_h, use_v, make_v))
+
+
+#: entries kept per graph in `StackGraph.memo` before it is emptied (bounds a long-lived worker's memory)
+MEMO_LIMIT = 4096
+
+
+def memoised(g: StackGraph, key: Any, compute: Any) -> Any:
+    """`compute()` memoised in `g.memo` under `key` (a pure function of the graph and the key)."""
+    memo = g.memo
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    v = compute()
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = v
+    return v
+
+
+def _backpropagate(
+    g: StackGraph,
+    tile_x: int | None,
+    tile_y: int | None,
+    use_h: bool,
+    make_h: bool,
+    use_v: bool,
+    make_v: bool,
+) -> Backprop:
     cur: dict[int, list[int]] = {nid: [n.loop_sizes.get("OX", 1), n.loop_sizes.get("OY", 1)] for nid, n in g.nodes.items()}
     out = g.output_id
     if tile_x is not None:
@@ -256,7 +331,7 @@ def _set_xy(cur: list[int], px: str, py: str, u: list[int]) -> list[int]:
 
 def full_sizes(g: StackGraph) -> dict[int, tuple[int, int]]:
     """Full (OX, OY) of every node, recomputed backwards from the output node's own size (spec §2.1)."""
-    return backpropagate(g, None, None).sizes
+    return dict(backpropagate(g, None, None).sizes)
 
 
 def with_full_sizes(g: StackGraph) -> StackGraph:

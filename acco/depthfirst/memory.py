@@ -34,7 +34,18 @@ def prefix_until(acc: Accelerator, mem_op: str, name: str) -> tuple[MemoryLevel,
 
 
 def truncate(acc: Accelerator, tops: Mapping[str, str]) -> Accelerator:
-    """The accelerator with, per memory operand in `tops`, every level above the named top removed."""
+    """The accelerator with, per memory operand in `tops`, every level above the named top removed.
+
+    Memoised per accelerator object (the same truncation is asked for by every tile of a stack).
+    """
+    k = ("truncate", frozenset(tops.items()))
+    r = acc.memo.get(k)
+    if r is None:
+        r = acc.memo[k] = _truncate(acc, tops)
+    return r
+
+
+def _truncate(acc: Accelerator, tops: Mapping[str, str]) -> Accelerator:
     drop: dict[str, set[str]] = {}
     for mem_op, top in tops.items():
         chain = acc.chain(mem_op)
@@ -59,6 +70,13 @@ def truncate(acc: Accelerator, tops: Mapping[str, str]) -> Accelerator:
 
 def with_second_input_on_i1(acc: Accelerator) -> Accelerator:
     """For element-wise layers with two activation inputs: I2 is replaced by a copy of the I1 hierarchy."""
+    r = acc.memo.get("second_input_on_i1")
+    if r is None:
+        r = acc.memo["second_input_on_i1"] = _with_second_input_on_i1(acc)
+    return r
+
+
+def _with_second_input_on_i1(acc: Accelerator) -> Accelerator:
     levels = []
     for lv in acc.levels:
         ops = tuple(o for o in lv.operands if o != "I2")

@@ -7,8 +7,10 @@ physically replicated over the array dimensions it does not serve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 from math import prod
+from typing import Any
 
 from acco.frozendict import FrozenDict
 
@@ -84,19 +86,42 @@ class Accelerator:
     array: OperationalArray
     levels: tuple[MemoryLevel, ...]
 
+    # derived views are computed once per (frozen) accelerator object and kept in `memo`
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Per-object memo of pure functions of this accelerator (chains, truncated copies)."""
+        return {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: self.__dict__[f.name] for f in fields(self)}
+
     def chain(self, mem_op: str) -> tuple[MemoryLevel, ...]:
         """Memory levels holding `mem_op`, innermost first."""
-        return tuple(lv for lv in self.levels if mem_op in lv.operands)
+        k = ("chain", mem_op)
+        r = self.memo.get(k)
+        if r is None:
+            r = self.memo[k] = tuple(lv for lv in self.levels if mem_op in lv.operands)
+        return r
 
     def instance_count(self, level: MemoryLevel) -> int:
         """Physical copies of a level: product of the array dims it does not serve."""
-        return prod(s for d, s in self.array.dimensions.items() if d not in level.served_dimensions)
+        k = ("count", level.served_dimensions)
+        r = self.memo.get(k)
+        if r is None:
+            r = self.memo[k] = prod(s for d, s in self.array.dimensions.items() if d not in level.served_dimensions)
+        return r
 
     def level_by_name(self, name: str) -> MemoryLevel:
-        for lv in self.levels:
-            if lv.name == name:
-                return lv
-        raise KeyError(name)
+        k = ("level", name)
+        r = self.memo.get(k)
+        if r is None:
+            for lv in self.levels:
+                if lv.name == name:
+                    r = self.memo[k] = lv
+                    break
+            else:
+                raise KeyError(name)
+        return r
 
     def top_level(self, mem_op: str) -> MemoryLevel:
         return self.chain(mem_op)[-1]
