@@ -224,6 +224,12 @@ def test_sigkill_half_way_then_rerun_gives_the_same_tables(tmp_path: Path) -> No
     for name in ("ranges.csv", "layers.csv"):
         assert (out / "step2" / name).read_bytes() == (ref / "step2" / name).read_bytes(), name
     assert len(pd.read_csv(out / "step2/ranges.csv")) == 8 * 3
+    # and Step 3's chosen strategies
+    for d in (ref, out):
+        r = _step("explore_pickle_hierarchy_cache_allocation.py", "--sweep", str(sw), "--out", str(d), "--no-plots", "--no-baselines")
+        assert r.returncode == 0, r.stderr
+    for name in ("best.csv", "strategies.csv", "pareto.csv"):
+        assert (out / "step3" / name).read_bytes() == (ref / "step3" / name).read_bytes(), name
 
 
 def test_dask_executor_gives_the_same_results_as_the_process_pool(tmp_path: Path) -> None:
@@ -237,3 +243,25 @@ def test_dask_executor_gives_the_same_results_as_the_process_pool(tmp_path: Path
     a = compile_tables(sweep, tmp_path / "pool", progress=False).ranges
     b = compile_tables(sweep, tmp_path / "dask", progress=False).ranges
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_three_steps_on_a_tiny_sweep(tmp_path: Path) -> None:
+    """What a user runs: the three scripts in order; tables, strategies, baselines and plots appear."""
+    sw = write_sweep(tmp_path, tile_x="[4, 16]", tile_y="[1, 4]", cut_max="1")
+    out = tmp_path / "out"
+    for script in ("DfStackCutAndXform_mp_misc.py", "explore_pickle_compile_readings.py", "explore_pickle_hierarchy_cache_allocation.py"):
+        r = _step(script, "--sweep", str(sw), "--out", str(out), *(["--jobs", "2"] if script.startswith("Df") else []))
+        assert r.returncode == 0, (script, r.stderr[-2000:])
+    best = pd.read_csv(out / "step3/best.csv")
+    assert set(best.view) == {"total", "real-time"} and set(best.metric) == {"energy", "latency", "edp"}
+    ranges = pd.read_csv(out / "step2/ranges.csv")
+    whole = ranges[ranges.cut_before.isna() & ranges.cut_after.isna() & (ranges.kind == "total")]
+    # the best strategy can only be as good as or better than the best whole-network option
+    e_best = best[(best.view == "total") & (best.metric == "energy")].energy_pJ.item()
+    assert e_best <= whole.energy_pJ.min()
+    rt = best[(best.view == "real-time") & (best.metric == "energy")]
+    assert all(":" in part and "x1/" in part for part in rt.strategy.item().split(";"))  # real time: tile_y = 1 only
+    ratios = pd.read_csv(out / "step3/baseline_ratios.csv")
+    assert {"layer_by_layer", "spatial_df", "fixed_causal"} <= set(ratios.baseline)
+    pngs = list((out / "step3").glob("*.png"))
+    assert len(pngs) >= 5 and all(p.stat().st_size > 1000 for p in pngs)
