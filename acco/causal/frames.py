@@ -21,7 +21,7 @@ from acco.causal.ranges import Range, stack_ranges
 from acco.causal.transform import CAUSAL_SOURCE, Dilations, causal_stack, declared_sizes, network_dilations
 from acco.depthfirst.caching import cache_in_bits, largest_alive, stack_weight_bits
 from acco.depthfirst.config import DfConfig
-from acco.depthfirst.geometry import StackGraph, backpropagate, graph_of, tile_grid, with_full_sizes
+from acco.depthfirst.geometry import StackGraph, backpropagate, graph_of, memoised, tile_grid, with_full_sizes
 from acco.depthfirst.stacks import check_cuts, substack, weight_overflow_cuts
 from acco.io.errors import InputError
 from acco.workload.layer import InputNode
@@ -138,7 +138,18 @@ def tile_peak(g: StackGraph, tile_x: int, tile_y: int, first_x: bool, first_y: b
 
 
 def footprints(g: StackGraph, tile_x: int, tile_y: int, h: bool = True, v: bool = True) -> dict[str, Footprint]:
-    """Warm-up / stable / total peak activation bits and weight bits of a sub-stack for one tile."""
+    """Warm-up / stable / total peak activation bits and weight bits of a sub-stack for one tile.
+
+    Memoised on the graph object (a tile at least as large as the output is the whole output);
+    the result is shared: callers must not modify it.
+    """
+    out = g.nodes[g.output_id]
+    ox, oy = out.loop_sizes.get("OX", 1), out.loop_sizes.get("OY", 1)
+    key = ("footprints", min(tile_x, ox), min(tile_y, oy), h, v)
+    return memoised(g, key, lambda: _footprints(g, tile_x, tile_y, h, v))
+
+
+def _footprints(g: StackGraph, tile_x: int, tile_y: int, h: bool, v: bool) -> dict[str, Footprint]:
     out = g.nodes[g.output_id]
     widths = tile_grid(out.loop_sizes.get("OX", 1), tile_x)
     heights = tile_grid(out.loop_sizes.get("OY", 1), tile_y)
@@ -220,6 +231,26 @@ def cost_substack(
     has a single tile row. `network_last` (the network's last layer id) tells whether the range's
     output is off-loaded to DRAM for a next sub-stack (Step-2 readings).
     """
+    out_x, out_y = ss.output_size
+    if cfg.tile_x < out_x and cfg.tile_y < out_y:
+        return _cost_substack(ss, acc, cfg, cache, progress, network_last)
+    # a tile as wide (high) as the output or more is the whole output: one result for all such tiles
+    norm = replace(cfg, tile_x=min(cfg.tile_x, out_x), tile_y=min(cfg.tile_y, out_y))
+    key = ("frames", acc, norm, network_last, ss.cut_before, ss.cut_after, id(cache))
+    f = ss.graph.memo.get(key)
+    if f is None:
+        f = memoised(ss.graph, key, lambda: _cost_substack(ss, acc, cfg, cache, progress, network_last))
+        if f.tile_x == cfg.tile_x and f.tile_y == cfg.tile_y:
+            return f
+    elif progress:
+        progress(len(f.stack.tile_types))
+    stack = replace(f.stack, tile_x=cfg.tile_x, tile_y=cfg.tile_y)
+    return replace(f, tile_x=cfg.tile_x, tile_y=cfg.tile_y, stack=stack)
+
+
+def _cost_substack(
+    ss: SubStack, acc: Any, cfg: DfConfig, cache: Any, progress: Callable[[int], None] | None, network_last: int | None,
+) -> Frames:
     from acco.causal.readings import entry_readings
     from acco.depthfirst.combine import run_stack
 
@@ -228,9 +259,10 @@ def cost_substack(
     e1, l1 = step2_sums(stack, stack.row_counts[1]) if len(stack.row_counts) > 1 else (e0, l0)
     et, lt = step2_sums(stack, [t.count for t in stack.tile_types])
     last = ss.cut_after if network_last is None else network_last
-    r0 = entry_readings(stack, stack.row_counts[0], acc, ss.cut_before, ss.cut_after, last)
-    r1 = entry_readings(stack, stack.row_counts[1], acc, ss.cut_before, ss.cut_after, last) if len(stack.row_counts) > 1 else r0
-    rt = entry_readings(stack, [t.count for t in stack.tile_types], acc, ss.cut_before, ss.cut_after, last)
+    memo: dict = {}
+    r0 = entry_readings(stack, stack.row_counts[0], acc, ss.cut_before, ss.cut_after, last, memo)
+    r1 = entry_readings(stack, stack.row_counts[1], acc, ss.cut_before, ss.cut_after, last, memo) if len(stack.row_counts) > 1 else r0
+    rt = entry_readings(stack, [t.count for t in stack.tile_types], acc, ss.cut_before, ss.cut_after, last, memo)
     h, v = cfg.horizontal_caching, cfg.vertical_caching
     fp = footprints(ss.graph, cfg.tile_x, cfg.tile_y, h, v)
     return Frames(
@@ -260,10 +292,16 @@ def explore(
     costs: bool = True,
     cache: Any = None,
     progress: Callable[[int], None] | None = None,
+    subs: Sequence[SubStack] | None = None,
 ) -> list[Frames]:
-    """Every sub-stack of a causal exploration for one tile: costs (if `costs`) and footprints."""
+    """Every sub-stack of a causal exploration for one tile: costs (if `costs`) and footprints.
+
+    `subs` are the sub-stacks of (workload, settings, acc) when the caller already has them
+    (Step 1 keeps them per worker, so that their memoised geometry serves many scenarios).
+    """
     check_tile(workload, tile_x, tile_y)
-    subs = substacks(workload, settings, acc)
+    if subs is None:
+        subs = substacks(workload, settings, acc)
     if not costs:
         h, v = (cfg.horizontal_caching, cfg.vertical_caching) if cfg else (True, True)
         return [footprint_frames(s, tile_x, tile_y, h, v) for s in subs]

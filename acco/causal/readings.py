@@ -89,19 +89,36 @@ def _reload(acc: Accelerator, actions: Sequence[Any], count: int) -> tuple[float
     return e, lat, bits
 
 
+def _level_energies(cost: Any, memo: dict[int, tuple[Any, tuple[tuple[str, float], ...]]] | None) -> tuple[tuple[str, float], ...]:
+    """(level name, energy) of a layer cost, operand by operand, level by level (memoised by object)."""
+    if memo is not None:
+        hit = memo.get(id(cost))
+        if hit is not None and hit[0] is cost:
+            return hit[1]
+    flat = tuple((name, e) for op, es in cost.energy_per_level.items() for name, e in zip(cost.level_names[op], es))
+    if memo is not None:
+        memo[id(cost)] = (cost, flat)
+    return flat
+
+
 def entry_readings(
     stack: Any, counts: Sequence[int], acc: Accelerator, cut_before: int | None, cut_after: int | None,
-    network_last: int,
+    network_last: int, memo: dict | None = None,
 ) -> tuple[EntryReading, ...]:
-    """Step-2 readings of every entry of a costed sub-stack (`StackCost`) for tiles `counts` per type."""
+    """Step-2 readings of every entry of a costed sub-stack (`StackCost`) for tiles `counts` per type.
+
+    `memo` (a dict the caller keeps while it reads one stack several times) saves re-flattening
+    the per-level energies of each layer cost.
+    """
     types = [(c, t) for c, t in zip(counts, stack.tile_types) if c]
     if not stack.tile_types:
         return ()
     out: list[EntryReading] = []
-    n = len(stack.tile_types[0].layers)
+    first = stack.tile_types[0].layers
+    n = len(first)
     for i in range(n):
-        node_id = stack.tile_types[0].layers[i].node_id
-        is_input = stack.tile_types[0].layers[i].cost is None
+        node_id = first[i].node_id
+        is_input = first[i].cost is None
         # the data-copy layer before the node
         ce = cl = 0.0
         re = rl = rb = 0.0
@@ -130,9 +147,8 @@ def entry_readings(
             le += cost.energy_total * c
             ll += cost.latency_total2 * c
             me += cost.mac_energy * c
-            for op, es in cost.energy_per_level.items():
-                for name, e in zip(cost.level_names[op], es):
-                    levels[name] = levels.get(name, 0.0) + e * c
+            for name, e in _level_energies(cost, memo):
+                levels[name] = levels.get(name, 0.0) + e * c
             if offload:
                 e, lat, b = _offload(cost, acc, c)
                 oe += e
@@ -147,10 +163,18 @@ def entry_readings(
 
 def total(entries: Sequence[EntryReading]) -> Reading:
     """The range's readings: the entries' integers added up."""
-    r = Reading()
+    sums = [0] * len(READING_FIELDS)
     for e in entries:
-        r = r + e.reading
-    return r
+        r = e.reading
+        sums[0] += r.energy
+        sums[1] += r.latency
+        sums[2] += r.offload_energy
+        sums[3] += r.offload_latency
+        sums[4] += r.reload_energy
+        sums[5] += r.reload_latency
+        sums[6] += r.offload_bytes
+        sums[7] += r.reload_bytes
+    return Reading(*sums)
 
 
 __all__ = ["READING_FIELDS", "Reading", "EntryReading", "entry_readings", "total"]

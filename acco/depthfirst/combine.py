@@ -23,6 +23,7 @@ from acco.depthfirst.geometry import (
     activation_inputs,
     backpropagate,
     input_bits,
+    memoised,
     output_bits,
     tensor_dims,
 )
@@ -346,11 +347,22 @@ def run_stack(
     cache: Any = None,
     progress: Callable[[int], None] | None = None,
 ) -> StackCost:
-    """Cost one stack under a depth-first config: plan the tiles, cost every tile type once, add up."""
-    plan = plan_tiles(g, acc, cfg)
+    """Cost one stack under a depth-first config: plan the tiles, cost every tile type once, add up.
+
+    The plan and the tile-type costs are memoised on the graph object (`StackGraph.memo`), keyed by
+    everything they depend on: a tile at least as large as the stack output is the whole output,
+    and a tile type's cost does not depend on the tile size asked for, only on the type.
+    """
+    out = g.nodes[g.output_id]
+    geo = replace(
+        cfg, tile_x=min(cfg.tile_x, out.loop_sizes.get("OX", 1)), tile_y=min(cfg.tile_y, out.loop_sizes.get("OY", 1)), mapper=None,
+    )
+    plan = memoised(g, ("plan", acc, geo), lambda: plan_tiles(g, acc, cfg))
+    tile_cfg = replace(geo, tile_x=1, tile_y=1, mapper=cfg.mapper)
     types = []
     for t, n in zip(plan.types, plan.counts):
-        layers = run_tile_type(g, acc, cfg, plan, t, cfg.mapper, cache)
+        key = ("tile", acc, tile_cfg, plan.v_read_level, plan.w_ml, t, id(cache))
+        layers = memoised(g, key, lambda: run_tile_type(g, acc, cfg, plan, t, cfg.mapper, cache))  # noqa: B023
         types.append(TileTypeCost(t, n, layers))
         if progress:
             progress(1)

@@ -127,10 +127,17 @@ class Hop:
     cycles: int
 
 
-def hops(acc: Accelerator, a: CopyAction) -> list[Hop]:
-    """The hops of an action along its path, each costed (the reference's `latency_breakdown` entries)."""
+def _hop_plan(acc: Accelerator, a: CopyAction) -> tuple[tuple, ...]:
+    """The ports and port widths of every hop of an action's path (they do not depend on its bits).
+
+    Memoised per accelerator object and (src_op, src, dst_op, dst).
+    """
+    k = ("hop_plan", a.src_op, a.src, a.dst_op, a.dst)
+    plan = acc.memo.get(k)
+    if plan is not None:
+        return plan
     path = copy_path(acc, a)
-    out: list[Hop] = []
+    out = []
     for idx, (mem, o, _in) in enumerate(path):
         if mem.name == a.dst or o is None:
             break
@@ -139,12 +146,23 @@ def hops(acc: Accelerator, a: CopyAction) -> list[Hop]:
         rp = _port(recv, rin[0], rin[1])  # type: ignore[index]
         sbw, sbw_min = _port_bw(mem, sp)
         rbw, rbw_min = _port_bw(recv, rp)
-        out.append(Hop(
-            mem.name, o[0], o[1], sp, ceil(a.bits / sbw_min) * (sbw_min / sbw) * mem.instance.r_cost,
-            recv.name, rin[0], rin[1], rp, ceil(a.bits / rbw_min) * (rbw_min / rbw) * recv.instance.w_cost,  # type: ignore[index]
-            max(ceil(a.bits / sbw), ceil(a.bits / rbw)),
-        ))
-    return out
+        out.append((mem.name, o[0], o[1], sp, sbw, sbw_min, mem.instance.r_cost,
+                    recv.name, rin[0], rin[1], rp, rbw, rbw_min, recv.instance.w_cost))  # type: ignore[index]
+    plan = acc.memo[k] = tuple(out)
+    return plan
+
+
+def hops(acc: Accelerator, a: CopyAction) -> list[Hop]:
+    """The hops of an action along its path, each costed (the reference's `latency_breakdown` entries)."""
+    bits = a.bits
+    return [
+        Hop(
+            send, s_op, s_dir, sp, ceil(bits / sbw_min) * (sbw_min / sbw) * r_cost,
+            recv, r_op, r_dir, rp, ceil(bits / rbw_min) * (rbw_min / rbw) * w_cost,
+            max(ceil(bits / sbw), ceil(bits / rbw)),
+        )
+        for send, s_op, s_dir, sp, sbw, sbw_min, r_cost, recv, r_op, r_dir, rp, rbw, rbw_min, w_cost in _hop_plan(acc, a)
+    ]
 
 
 def action_cost(acc: Accelerator, a: CopyAction) -> tuple[float, dict[tuple[str, str], list[tuple[int, int]]]]:

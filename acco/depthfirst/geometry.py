@@ -65,22 +65,36 @@ def tensor_dims(layer: Layer, op: str, sizes: Mapping[str, int] | None = None) -
 
 
 def output_bits(node: Node) -> int:
-    """Bits of the node's output tile at final precision."""
-    if isinstance(node, InputNode):
-        return node.size_bits
-    return node.tensor_size(node.output_operand, node.loop_sizes) * node.precision["O_final"]
+    """Bits of the node's output tile at final precision (kept on the node object: it is frozen)."""
+    d = node.__dict__
+    r = d.get("_output_bits")
+    if r is None:
+        if isinstance(node, InputNode):
+            r = node.size_bits
+        else:
+            r = node.tensor_size(node.output_operand, node.loop_sizes) * node.precision["O_final"]
+        d["_output_bits"] = r
+    return r
 
 
 def activation_inputs(layer: Layer) -> tuple[str, ...]:
     """The non-constant input operands of a layer (those with a producer)."""
-    return tuple(op for op in layer.input_operands if op not in layer.constant_operands)
+    d = layer.__dict__
+    r = d.get("_activation_inputs")
+    if r is None:
+        r = d["_activation_inputs"] = tuple(op for op in layer.input_operands if op not in layer.constant_operands)
+    return r
 
 
 def input_bits(node: Node) -> int:
-    """Bits of all non-constant input tiles of a layer (0 for an input node)."""
+    """Bits of all non-constant input tiles of a layer (0 for an input node; kept on the node object)."""
     if isinstance(node, InputNode):
         return 0
-    return sum(node.tensor_size(op, node.loop_sizes) * node.precision[op] for op in activation_inputs(node))
+    d = node.__dict__
+    r = d.get("_input_bits")
+    if r is None:
+        r = d["_input_bits"] = sum(node.tensor_size(op, node.loop_sizes) * node.precision[op] for op in activation_inputs(node))
+    return r
 
 
 def weight_bits(node: Node) -> int:

@@ -4,6 +4,13 @@ Finished scenarios (a current result file exists) are skipped unless `force`. Ev
 written atomically by the parent process as soon as its worker returns it; a scenario that raises
 is recorded as a failure file (parameters, message, traceback) and the sweep goes on. A manifest
 records the tool version, the sweep, the input files' hashes and the seed.
+
+Scenarios run in chunks of neighbours (same inputs, tile height and caching mode; `plan_chunks`):
+a worker runs a whole chunk, so the geometry memoised on the sub-stacks and the mapper searches
+of one scenario serve the next. Mapper searches are also kept in a cache folder (`mapper_cache_dir`:
+OUT/.mapper-cache by default, `ACCO_MAPPER_CACHE=DIR|off`), shared by the workers and later runs:
+a worker merges the folder's shards before each chunk and adds its new searches as a shard after it.
+Results do not depend on any of this (same bytes with the cache on or off, any number of jobs).
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ from tqdm import tqdm
 
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
-from acco.dse.scenarios import expand, file_sha256, run_scenario
+from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
 from acco.dse.store import is_done, save_failure, save_result
 from acco.io.atomic import atomic_write_bytes
 from acco.dse.sweep import Sweep
+from acco.search.memo import DEFAULT_CACHE, compact_dir
+
+#: environment variable choosing the mapper-cache folder (a path, or `off`)
+CACHE_ENV = "ACCO_MAPPER_CACHE"
 
 
 @dataclass
@@ -38,6 +49,16 @@ class RunSummary:
     done: int = 0
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: mapper look-ups answered from a cache (memory or folder) / searched, over all workers
+    mapper_hits: int = 0
+    mapper_misses: int = 0
+    #: the mapper-cache folder used (None = off)
+    mapper_cache: str | None = None
+
+    @property
+    def mapper_hit_rate(self) -> float:
+        n = self.mapper_hits + self.mapper_misses
+        return self.mapper_hits / n if n else 0.0
 
     @property
     def ok(self) -> bool:
@@ -52,6 +73,79 @@ def safe_run(sc: Scenario) -> ScenarioResult | ScenarioFailure:
     except Exception as e:  # noqa: BLE001 - recorded with its traceback, reported at the end
         msg = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
         return ScenarioFailure(sc, str(msg), traceback.format_exc(), time.perf_counter() - t0)
+
+
+def mapper_cache_dir(out: str | os.PathLike[str], setting: str | None = None) -> Path | None:
+    """The mapper-cache folder: `setting` (a path or "off"), else $ACCO_MAPPER_CACHE, else OUT/.mapper-cache."""
+    if setting is None:
+        setting = os.environ.get(CACHE_ENV) or None
+    if setting is None:
+        return Path(out) / ".mapper-cache"
+    if setting.strip().lower() == "off":
+        return None
+    return Path(setting)
+
+
+@dataclass
+class ChunkResult:
+    """What a worker returns for one chunk: the results in order, and its mapper-cache counts."""
+
+    results: list[ScenarioResult | ScenarioFailure]
+    hits: int
+    misses: int
+
+
+def run_chunk(
+    chunk: list[Scenario],
+    cache_dir: str | None = None,
+    on_result: Callable[[ScenarioResult | ScenarioFailure], None] | None = None,
+) -> ChunkResult:
+    """Run a chunk of scenarios in this process (a worker), sharing the folder's mapper searches.
+
+    `on_result` (in-process runs) receives every result as soon as it is done instead of the
+    returned list. The folder is best effort: one that cannot be read or written only costs searches.
+    """
+    cache = DEFAULT_CACHE
+    if cache_dir is not None:
+        try:
+            cache.load_dir(cache_dir)
+        except OSError:
+            pass
+    h0, m0 = cache.hits, cache.misses
+    results = []
+    for sc in chunk:
+        r = safe_run(sc)
+        if on_result is None:
+            results.append(r)
+        else:
+            on_result(r)
+    if cache_dir is not None:
+        try:
+            cache.save_shard(cache_dir)
+        except OSError:
+            pass
+    return ChunkResult(results, cache.hits - h0, cache.misses - m0)
+
+
+def plan_chunks(todo: list[Scenario], jobs: int = 1) -> list[list[Scenario]]:
+    """Chunks of scenarios that share work (`group_key` and caching mode), in first-seen order.
+
+    With several workers, the largest chunks are halved until there are at least 3 per worker,
+    so that a small sweep still keeps every worker busy.
+    """
+    groups: dict[tuple, list[Scenario]] = {}
+    for sc in todo:
+        groups.setdefault(group_key(sc) + (sc.h_cache, sc.v_cache), []).append(sc)
+    chunks = list(groups.values())
+    want = 3 * jobs if jobs > 1 else 1
+    while chunks and len(chunks) < want:
+        i = max(range(len(chunks)), key=lambda j: len(chunks[j]))
+        big = chunks[i]
+        if len(big) < 2:
+            break
+        half = (len(big) + 1) // 2
+        chunks[i : i + 1] = [big[:half], big[half:]]
+    return chunks
 
 
 def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> None:
@@ -91,54 +185,78 @@ def run_sweep(
     scheduler: str | None = None,
     progress: bool = True,
     submit: Callable[..., Any] | None = None,
+    mapper_cache: str | None = None,
 ) -> RunSummary:
-    """Run every scenario of `sweep` not yet done into `out/step1/`; return what happened."""
+    """Run every scenario of `sweep` not yet done into `out/step1/`; return what happened.
+
+    `mapper_cache`: the mapper-cache folder, or "off" (default: $ACCO_MAPPER_CACHE, else OUT/.mapper-cache).
+    """
     t0 = time.perf_counter()
     step1 = Path(out) / "step1"
     step1.mkdir(parents=True, exist_ok=True)
     scenarios = expand(sweep)
     write_manifest(step1, sweep, scenarios)
     todo = [s for s in scenarios if force or not is_done(step1, s)]
-    summary = RunSummary(total=len(scenarios), skipped=len(scenarios) - len(todo))
+    cdir = mapper_cache_dir(out, mapper_cache)
+    summary = RunSummary(total=len(scenarios), skipped=len(scenarios) - len(todo), mapper_cache=str(cdir) if cdir else None)
+    cache_dir = str(cdir) if cdir else None
+    chunks = plan_chunks(todo, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2))
     bar = tqdm(total=len(todo), desc="step 1", unit="scenario", disable=not progress, file=sys.stderr)
     try:
         if not todo:
             pass
         elif executor == "dask":
-            _run_dask(todo, step1, scheduler, summary, bar)
+            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir)
         elif jobs <= 1:
-            for sc in todo:
-                _store(step1, safe_run(sc), summary)
+            def store(r: ScenarioResult | ScenarioFailure) -> None:
+                _store(step1, r, summary)
                 bar.update(1)
+
+            for chunk in chunks:
+                _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar)
         else:
-            _run_pool(todo, step1, jobs, summary, bar)
+            _run_pool(chunks, step1, jobs, summary, bar, cache_dir)
     finally:
         bar.close()
+    if cache_dir is not None and todo:
+        try:
+            compact_dir(cache_dir)
+        except OSError:
+            pass
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _run_pool(todo: list[Scenario], step1: Path, jobs: int, summary: RunSummary, bar: tqdm) -> None:
-    """A process pool with a bounded queue; results are stored as they complete."""
+def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm) -> None:
+    for r in c.results:
+        _store(step1, r, summary)
+        bar.update(1)
+    summary.mapper_hits += c.hits
+    summary.mapper_misses += c.misses
+
+
+def _run_pool(chunks: list[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None) -> None:
+    """A process pool with a bounded queue of chunks; results are stored as their chunk completes."""
     with ProcessPoolExecutor(max_workers=jobs) as ex:
         pending: set[Future] = set()
-        it: Iterable[Scenario] = iter(todo)
-        for sc in it:
-            pending.add(ex.submit(safe_run, sc))
-            if len(pending) >= 4 * jobs:
+        it: Iterable[list[Scenario]] = iter(chunks)
+        for chunk in it:
+            pending.add(ex.submit(run_chunk, chunk, cache_dir))
+            if len(pending) >= 2 * jobs:
                 break
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                _store(step1, fut.result(), summary)
-                bar.update(1)
-            for sc in it:
-                pending.add(ex.submit(safe_run, sc))
-                if len(pending) >= 4 * jobs:
+                _store_chunk(step1, fut.result(), summary, bar)
+            for chunk in it:
+                pending.add(ex.submit(run_chunk, chunk, cache_dir))
+                if len(pending) >= 2 * jobs:
                     break
 
 
-def _run_dask(todo: list[Scenario], step1: Path, scheduler: str | None, summary: RunSummary, bar: tqdm) -> None:
+def _run_dask(
+    chunks: list[list[Scenario]], step1: Path, scheduler: str | None, summary: RunSummary, bar: tqdm, cache_dir: str | None,
+) -> None:
     """Submit the scenarios to an existing Dask distributed cluster (optional extra `distributed`)."""
     try:
         from distributed import Client, as_completed
@@ -147,10 +265,9 @@ def _run_dask(todo: list[Scenario], step1: Path, scheduler: str | None, summary:
     if not scheduler:
         raise RuntimeError("--executor dask needs --scheduler ADDRESS of a running Dask scheduler")
     with Client(scheduler) as client:
-        futures = client.map(safe_run, todo, pure=False)
+        futures = client.map(run_chunk, chunks, [cache_dir] * len(chunks), pure=False)
         for fut in as_completed(futures):
-            _store(step1, fut.result(), summary)
-            bar.update(1)
+            _store_chunk(step1, fut.result(), summary, bar)
 
 
-__all__ = ["RunSummary", "run_sweep", "safe_run", "write_manifest"]
+__all__ = ["CACHE_ENV", "ChunkResult", "RunSummary", "mapper_cache_dir", "plan_chunks", "run_chunk", "run_sweep", "safe_run", "write_manifest"]

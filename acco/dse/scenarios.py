@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from acco import __version__
-from acco.causal.frames import CausalSettings, explore
+from acco.causal.frames import CausalSettings, SubStack, explore, substacks
 from acco.causal.readings import total
 from acco.depthfirst.config import DfConfig
 from acco.dse.result import SCHEMA_VERSION, KindResult, RangeResult, Scenario, ScenarioResult
@@ -59,6 +59,23 @@ def _inputs(hw_path: str, wl_path: str) -> tuple[Any, Any]:
     return load_any_hardware(hw_path), load_workload(wl_path)
 
 
+@lru_cache(maxsize=2)
+def _substacks(hw_path: str, wl_path: str, settings: CausalSettings, group: Any) -> tuple[SubStack, ...]:
+    """The sub-stacks of a scenario, shared by the scenarios of one group in a worker process.
+
+    Their graphs carry the memoised geometry (back-propagations, tile plans, footprints, tile-type
+    costs), so consecutive scenarios of a group (same inputs and tile height, see `group_key`)
+    reuse each other's work; keeping at most two groups bounds the memory this holds.
+    """
+    acc, wl = _inputs(hw_path, wl_path)
+    return tuple(substacks(wl, settings, acc))
+
+
+def group_key(sc: Scenario) -> tuple:
+    """Scenarios with the same key share geometry and mapper searches: run them in one worker, in a row."""
+    return (sc.hardware_path, sc.workload_path, sc.cuts, sc.initial_dilation, sc.batch, sc.cut_max, sc.tile_y)
+
+
 def _kind(f: Any, kind: str) -> KindResult:
     entries = f.readings[kind]
     fp = f.footprint[kind]
@@ -72,7 +89,8 @@ def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
     settings = CausalSettings(cut_max=sc.cut_max, cuts=sc.cuts, global_initial_dilation=sc.initial_dilation, batch=sc.batch)
     cfg = DfConfig(sc.tile_x, sc.tile_y, sc.h_cache, sc.v_cache, cuts=(), mapper=sc.mapper.config(sc.target, sc.seed))
     kw = {} if cache is None else {"cache": cache}
-    frames = explore(wl, sc.tile_x, sc.tile_y, settings, acc, cfg, **kw)
+    subs = _substacks(sc.hardware_path, sc.workload_path, settings, group_key(sc))
+    frames = explore(wl, sc.tile_x, sc.tile_y, settings, acc, cfg, subs=subs, **kw)
     ranges = tuple(
         RangeResult(
             f.cut_before, f.cut_after, f.layer_ids, f.output_size, f.rows,

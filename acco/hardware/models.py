@@ -95,6 +95,12 @@ class Accelerator:
     def __getstate__(self) -> dict[str, Any]:
         return {f.name: self.__dict__[f.name] for f in fields(self)}
 
+    def __hash__(self) -> int:
+        h = self.memo.get("hash")
+        if h is None:
+            h = self.memo["hash"] = hash((self.name, self.array, self.levels))
+        return h
+
     def chain(self, mem_op: str) -> tuple[MemoryLevel, ...]:
         """Memory levels holding `mem_op`, innermost first."""
         k = ("chain", mem_op)

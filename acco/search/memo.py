@@ -5,13 +5,23 @@ The key is canonical (what the cost depends on, never object identity): the laye
 name), the accelerator (array and every memory level, which already says which levels are
 available), and the mapper settings. The cache is a plain dict of picklable values, so it can be
 shipped to worker processes, merged back, or persisted with `save` / `load`.
+
+A cache **folder** (`load_dir` / `save_shard` / `compact_dir`) is shared by the worker processes
+of a run and by later runs: each writer adds shard files (atomically written, never modified),
+a reader merges every shard. Shards live in a sub-folder named by a digest of the model's source
+code (`model_digest`), so a changed cost model or mapper never reads old answers. Files are read
+through a restricted unpickler that admits only the classes a cache holds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import pickle
+import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Hashable, Protocol
 
 from acco.hardware.models import Accelerator
@@ -47,13 +57,94 @@ def cache_key(layer: Layer, acc: Accelerator, config: Hashable) -> tuple:
     return (layer_key(layer), acc.array, acc.levels, type(config).__name__, config)
 
 
+#: the only classes a cache file may contain (the cache types, then a few builtin containers)
+_ALLOWED = {
+    ("acco.frozendict", "FrozenDict"),
+    ("acco.workload.layer", "Relation"),
+    ("acco.hardware.models", "OperationalArray"),
+    ("acco.hardware.models", "MemoryLevel"),
+    ("acco.hardware.models", "MemoryInstance"),
+    ("acco.hardware.models", "Port"),
+    ("acco.search.loma", "LomaConfig"),
+    ("acco.search.loma", "SearchResult"),
+    ("acco.search.salsa", "SalsaConfig"),
+    ("acco.cost.model", "LayerCost"),
+    ("acco.cost.model", "Accesses"),
+    ("acco.mapping.temporal", "TemporalMapping"),
+}
+_ALLOWED |= {("builtins", n) for n in ("tuple", "dict", "list", "frozenset", "set", "int", "float", "str", "bool", "complex")}
+
+#: format of the files written by `save` and `save_shard`
+CACHE_FORMAT = "acco-mapper-cache-1"
+SHARD_SUFFIX = ".cache"
+
+
+class CacheFileError(Exception):
+    """A cache file that cannot be used (refused class, other format, corrupt)."""
+
+
+class _Restricted(pickle.Unpickler):
+    """Unpickles only the classes in `_ALLOWED`: a cache file cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise CacheFileError(f"refused to load {module}.{name}: not a mapper-cache type")
+        return super().find_class(module, name)
+
+
+def _dumps(entries: dict[tuple, SearchResult]) -> bytes:
+    return pickle.dumps((CACHE_FORMAT, entries), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _loads(data: bytes, source: str) -> dict[tuple, SearchResult]:
+    try:
+        obj = _Restricted(io.BytesIO(data)).load()
+    except CacheFileError as e:
+        raise CacheFileError(f"{source}: {e}") from None
+    except Exception as e:  # truncated or garbage file
+        raise CacheFileError(f"{source}: not a readable mapper cache ({type(e).__name__}: {e})") from None
+    if isinstance(obj, dict):  # files written before the format tag
+        return obj
+    if not (isinstance(obj, tuple) and len(obj) == 2 and obj[0] == CACHE_FORMAT and isinstance(obj[1], dict)):
+        raise CacheFileError(f"{source}: not an ACCO mapper cache of format {CACHE_FORMAT}")
+    return obj[1]
+
+
+_MODEL_PACKAGES = ("cost", "search", "mapping", "hardware", "workload")
+
+
+def model_digest() -> str:
+    """Digest of the source code that mapper answers depend on (cost model, mappers, models)."""
+    global _DIGEST
+    if _DIGEST is None:
+        from acco import __version__
+
+        root = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256(__version__.encode())
+        files = [root / "frozendict.py"] + [f for pkg in _MODEL_PACKAGES for f in sorted((root / pkg).glob("*.py"))]
+        for f in files:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        _DIGEST = h.hexdigest()[:16]
+    return _DIGEST
+
+
+_DIGEST: str | None = None
+
+
 class MappingCache:
-    """A dictionary of finished searches; `hits` / `misses` count look-ups."""
+    """A dictionary of finished searches; `hits` / `misses` count look-ups.
+
+    Entries added by searches (misses) since the last `take_new` are remembered, so that a worker
+    can append just those to a cache folder.
+    """
 
     def __init__(self, entries: dict[tuple, SearchResult] | None = None) -> None:
         self.entries: dict[tuple, SearchResult] = dict(entries or {})
         self.hits = 0
         self.misses = 0
+        self.new: list[tuple] = []
+        #: shard files of a cache folder already merged into `entries` (by path)
+        self.loaded_shards: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -64,15 +155,88 @@ class MappingCache:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Persist atomically (temporary file in the same folder, then rename)."""
-        atomic_write_bytes(path, pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write_bytes(path, _dumps(self.entries))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "MappingCache":
-        """Read a cache written by `save` (a missing file gives an empty cache)."""
+        """Read a cache written by `save` (a missing file gives an empty cache); restricted unpickler."""
         if not os.path.exists(path):
             return cls()
-        with open(path, "rb") as f:
-            return cls(pickle.load(f))
+        return cls(_loads(Path(path).read_bytes(), str(path)))
+
+    def take_new(self) -> dict[tuple, SearchResult]:
+        """The entries searched since the last call (and forget them as new)."""
+        new = {k: self.entries[k] for k in self.new if k in self.entries}
+        self.new = []
+        return new
+
+    # ---- cache folders -----------------------------------------------------------------
+    def load_dir(self, folder: str | os.PathLike[str]) -> int:
+        """Merge every shard of `folder` not merged yet (this model's sub-folder); return entries added.
+
+        A shard that cannot be read (another schema, corrupt) is skipped: the cache only saves work.
+        """
+        d = shard_folder(folder)
+        if not d.is_dir():
+            return 0
+        added = 0
+        for p in sorted(d.glob("*" + SHARD_SUFFIX)):
+            name = str(p)
+            if name in self.loaded_shards:
+                continue
+            try:
+                entries = _loads(p.read_bytes(), name)
+            except (OSError, CacheFileError):
+                continue  # removed by a concurrent compaction (its entries are in the merged file) or unusable
+            self.loaded_shards.add(name)
+            for k, v in entries.items():
+                if k not in self.entries:
+                    self.entries[k] = v
+                    added += 1
+        return added
+
+    def save_shard(self, folder: str | os.PathLike[str]) -> Path | None:
+        """Write the entries searched since the last shard as a new shard file of `folder` (None if none)."""
+        new = self.take_new()
+        if not new:
+            return None
+        p = shard_folder(folder) / f"{os.getpid()}-{uuid.uuid4().hex[:12]}{SHARD_SUFFIX}"
+        atomic_write_bytes(p, _dumps(new))
+        self.loaded_shards.add(str(p))
+        return p
+
+
+def shard_folder(folder: str | os.PathLike[str]) -> Path:
+    """Where the shards of this model's code live inside a cache folder."""
+    return Path(folder) / model_digest()
+
+
+def compact_dir(folder: str | os.PathLike[str], min_files: int = 8) -> int:
+    """Merge the shards of `folder` into one when there are at least `min_files`; return the files merged.
+
+    Safe with concurrent writers and compactions: the merged file is written (atomically) before
+    the shards it holds are removed, and only shards that were read are removed.
+    """
+    d = shard_folder(folder)
+    files = sorted(d.glob("*" + SHARD_SUFFIX)) if d.is_dir() else []
+    if len(files) < min_files:
+        return 0
+    merged: dict[tuple, SearchResult] = {}
+    read: list[Path] = []
+    for p in files:
+        try:
+            entries = _loads(p.read_bytes(), str(p))
+        except (OSError, CacheFileError):
+            continue
+        for k, v in entries.items():
+            merged.setdefault(k, v)
+        read.append(p)
+    if len(read) < 2:
+        return 0
+    atomic_write_bytes(d / f"merged-{os.getpid()}-{uuid.uuid4().hex[:12]}{SHARD_SUFFIX}", _dumps(merged))
+    for p in read:
+        p.unlink(missing_ok=True)
+    return len(read)
 
 
 #: the process-wide default cache used when `best_mapping` is given none
@@ -97,4 +261,5 @@ def best_mapping(layer: Layer, acc: Accelerator, config: Any, cache: MappingCach
     cache.misses += 1
     res = config.search(layer, acc)
     cache.entries[key] = res
+    cache.new.append(key)
     return res

@@ -182,3 +182,9 @@ class InputNode:
     @property
     def size_bits(self) -> int:
         return prod(self.loop_sizes.values()) * self.precision
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {f: self.__dict__[f] for f in _INPUT_FIELDS}
+
+
+_INPUT_FIELDS = tuple(f.name for f in fields(InputNode))
