@@ -46,6 +46,9 @@ def step1_parser() -> argparse.ArgumentParser:
                    help="process pool on this machine (default) or an existing Dask cluster")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
     p.add_argument("--force", action="store_true", help="recompute scenarios that already have a result")
+    p.add_argument("--mapper-cache", default=None, metavar="DIR|off",
+                   help="folder of mapper searches shared by workers and runs, or 'off' "
+                   "(default: $ACCO_MAPPER_CACHE, else OUT/.mapper-cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -63,12 +66,15 @@ def run_step1(args: argparse.Namespace) -> int:
         raise InputError("command line", "--jobs", "a positive number of worker processes", str(jobs))
     if args.executor == "dask" and not args.scheduler:
         raise InputError("command line", "--scheduler", "the address of a running Dask scheduler with --executor dask", "nothing")
-    s = run_sweep(sweep, args.out, jobs, args.force, args.executor, args.scheduler, progress=not args.quiet)
+    s = run_sweep(sweep, args.out, jobs, args.force, args.executor, args.scheduler, progress=not args.quiet,
+                  mapper_cache=args.mapper_cache)
     rate = s.done / s.seconds if s.seconds > 0 else 0.0
     print(
         f"step 1: {s.total} scenarios, {s.skipped} already done, {s.done} computed, {len(s.failed)} failed "
         f"in {s.seconds:.1f} s ({rate:.2f} scenarios/s) -> {args.out}/step1/"
     )
+    if s.mapper_hits + s.mapper_misses:
+        print(f"  mapper cache {s.mapper_cache or 'off'}: {s.mapper_misses} searches, {s.mapper_hit_rate:.0%} of look-ups answered from the cache")
     for f in s.failed:
         print(f"  failed: {f}", file=sys.stderr)
     return EXIT_OK if s.ok else EXIT_FAILED
