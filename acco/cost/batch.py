@@ -333,6 +333,13 @@ class BatchEvaluator:
                 idx = np.unravel_index(flat, (n + 1,) * k)
                 for j, op in enumerate(free):
                     chosen[op] = np.where(anyok, idx[j], cut[op])
+            else:
+                anyok = fixed_bits <= cap
+            # no combination fits: nothing is allocated here, not even at a top level (the reference
+            # then leaves the top operand's loops unallocated, and the ordering does not fit)
+            for op in ops:
+                if is_top[op]:
+                    chosen[op] = np.where(anyok, chosen[op], cut[op])
             for op in ops:
                 cut[op] = chosen[op].astype(np.int64)
                 cuts[op].append(cut[op])

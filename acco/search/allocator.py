@@ -4,7 +4,10 @@ At every memory level (visited in hardware-file order, i.e. bottom-up per operan
 stored there may take a prefix of its still unallocated loops; the combination of prefixes that
 fits the capacity and minimises the traffic to the level above (remaining iterations x tile bits)
 wins, ties going to the later combination (so more loops are allocated). At an operand's top
-level everything left is taken. This follows ACCO's LOMA allocator (spec cost-model.md §8.5).
+level everything left is taken. When no combination fits, nothing is allocated at that level, not
+even for an operand whose top level it is, so that ordering does not fit (ACCO's
+`find_best_loop_combination` keeps `[0, ...]`). This follows ACCO's LOMA allocator (spec
+cost-model.md §8.5).
 """
 
 from __future__ import annotations
@@ -81,7 +84,10 @@ def allocate(
             if a <= best_acc:
                 best_acc, best = a, idx
         if best is None:
-            best = tuple(0 for _ in ops)  # reference behaviour: nothing allocated here
+            # reference behaviour: no combination fits, so nothing is allocated here, not even at an
+            # operand's top level (its loops then remain and the ordering does not fit)
+            best = tuple(0 for _ in ops)
+            offset = {op: 0 for op in ops}
         for op, k in zip(ops, best):
             n = k + offset[op]
             taken = unalloc[op][:n]
