@@ -121,3 +121,27 @@ def test_cache_files_are_restricted_and_bad_shards_are_skipped(meta, stft, tmp_p
     assert compact_dir(tmp_path, min_files=2) == 2
     merged = MappingCache()
     assert merged.load_dir(tmp_path) == 2
+
+
+def test_a_search_that_fits_nothing_is_remembered(meta, stft, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from acco.depthfirst.memory import truncate
+    from acco.search import DoesNotFit
+
+    tiny = truncate(meta, {op: meta.chain(op)[0].name for op in ("I1", "I2", "O")})
+    layer = stft.layer(2)
+    cache = MappingCache()
+    with pytest.raises(DoesNotFit) as first:
+        best_mapping(layer, tiny, LomaConfig(4), cache)
+    with pytest.raises(DoesNotFit) as again:
+        best_mapping(layer, tiny, LomaConfig(4), cache)
+    assert str(again.value) == str(first.value) and (cache.hits, cache.misses) == (1, 1)
+    with pytest.raises(DoesNotFit):  # another layer id: its own message, so searched again
+        best_mapping(replace(layer, id=99), tiny, LomaConfig(4), cache)
+    assert (cache.hits, cache.misses) == (1, 2)
+    MappingCache(cache.take_new()).save(tmp_path / "no-fit.cache")  # a plain tuple: allowed in cache files
+    loaded = MappingCache.load(tmp_path / "no-fit.cache")
+    with pytest.raises(DoesNotFit):  # the entry now names layer 99, the last one searched
+        best_mapping(replace(layer, id=99), tiny, LomaConfig(4), loaded)
+    assert (loaded.hits, loaded.misses) == (1, 0)

@@ -26,6 +26,7 @@ from typing import Any, Hashable, Protocol
 
 from acco.hardware.models import Accelerator
 from acco.io.atomic import atomic_write_bytes
+from acco.search.allocator import DoesNotFit
 from acco.search.loma import SearchResult
 from acco.workload.layer import Layer
 
@@ -239,6 +240,9 @@ def compact_dir(folder: str | os.PathLike[str], min_files: int = 8) -> int:
     return len(read)
 
 
+#: tag of a cached search that found no mapping that fits (the entry is a plain tuple, see `best_mapping`)
+NO_FIT = "DoesNotFit"
+
 #: the process-wide default cache used when `best_mapping` is given none
 DEFAULT_CACHE = MappingCache()
 
@@ -247,19 +251,31 @@ def best_mapping(layer: Layer, acc: Accelerator, config: Any, cache: MappingCach
     """Best temporal mapping of `layer` on `acc` under a mapper config (LomaConfig, SalsaConfig), memoised.
 
     A cached answer is returned with the layer's own id filled in, so identical layers of
-    different networks share one search. `cache=None` disables memoisation.
+    different networks share one search. A search that raised DoesNotFit is remembered too and
+    raises the same error again (when the layer id and accelerator name its message names are the
+    same). `cache=None` disables memoisation.
     """
     if cache is None:
         return config.search(layer, acc)
     key = cache_key(layer, acc, config)
     hit = cache.entries.get(key)
     if hit is not None:
-        cache.hits += 1
-        if hit.cost.layer_id != layer.id:
-            hit = replace(hit, cost=replace(hit.cost, layer_id=layer.id))
-        return hit
+        if type(hit) is tuple:  # a search that found nothing that fits: (tag, layer id, accelerator name, args)
+            if hit[1] == layer.id and hit[2] == acc.name:  # the message names both: otherwise search again
+                cache.hits += 1
+                raise DoesNotFit(*hit[3])
+        else:
+            cache.hits += 1
+            if hit.cost.layer_id != layer.id:
+                hit = replace(hit, cost=replace(hit.cost, layer_id=layer.id))
+            return hit
     cache.misses += 1
-    res = config.search(layer, acc)
+    try:
+        res = config.search(layer, acc)
+    except DoesNotFit as e:
+        cache.entries[key] = (NO_FIT, layer.id, acc.name, tuple(str(a) for a in e.args))  # type: ignore[assignment]
+        cache.new.append(key)
+        raise
     cache.entries[key] = res
     cache.new.append(key)
     return res
