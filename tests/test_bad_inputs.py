@@ -136,8 +136,6 @@ def _run_script(script: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -
 def test_step_scripts_refuse(
     name: str, script: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not (ROOT / script).exists():
-        pytest.skip(f"TODO: {script} does not exist yet")
     out = tmp_path / "out"
     sweep = _sweep_for(name, tmp_path)
     rc = _run_script(script, ["--sweep", str(sweep), "--out", str(out)], monkeypatch)
@@ -162,8 +160,6 @@ def test_step_scripts_refuse_as_processes(name: str, tmp_path: Path) -> None:
     assert set(SUBSET) <= set(NAMES)
     sweep = _sweep_for(name, tmp_path)
     for script in STEP_SCRIPTS:
-        if not (ROOT / script).exists():
-            continue  # TODO: Step 3 script not written yet
         out = tmp_path / "out"
         r = subprocess.run([sys.executable, str(ROOT / script), "--sweep", str(sweep), "--out", str(out)],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
