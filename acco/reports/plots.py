@@ -57,7 +57,7 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
     for (hw, wl, target), g in t.groupby(["hardware", "workload", "target"], sort=True):
         modes = sorted({(bool(h), bool(v)) for h, v in zip(g["h_cache"], g["v_cache"])}, reverse=True)
         xs, ys = sorted(g["tile_x"].unique()), sorted(g["tile_y"].unique())
-        fig, axes = plt.subplots(3, len(modes), figsize=(3.2 * len(modes) + 1, 8), squeeze=False)
+        fig, axes = plt.subplots(3, len(modes), figsize=(3.2 * len(modes) + 1, 8), squeeze=False, layout="constrained")
         for j, (h, v) in enumerate(modes):
             gm = g[(g["h_cache"].astype(bool) == h) & (g["v_cache"].astype(bool) == v)]
             for i, col in enumerate(("energy_pJ", "latency_cc", "edp")):
