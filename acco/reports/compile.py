@@ -113,11 +113,8 @@ def compile_tables(sweep: Sweep, out: str | os.PathLike[str], progress: bool = T
         a, b, _ = result_rows(res, layers)
         r_rows += a
         l_rows += b
-    fail_rows = [
-        (f.get("scenario_id", ""), f.get("message", ""))
-        for f in (failed_ids[k] for k in sorted(failed_ids))
-        if any(sc.id == f.get("scenario_id") for sc in scenarios)
-    ]
+    sweep_ids = {sc.id for sc in scenarios}
+    fail_rows = [(k, failed_ids[k].get("message", "")) for k in sorted(failed_ids) if k in sweep_ids]
     return Tables(
         _frame(r_rows, RANGE_COLUMNS),
         _frame(l_rows, LAYER_COLUMNS) if layers else None,
