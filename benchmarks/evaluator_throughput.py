@@ -1,7 +1,9 @@
-"""Throughput of the vectorised cost model (allocation + energy + latency per loop ordering).
+"""Throughput of the cost model (allocation + energy + latency per loop ordering), three ways.
 
-Prints, per batch size, milliseconds per batch and mapping evaluations per second per core
-(CPU time of this process), and the speed-up over the scalar model (one ordering at a time).
+Prints mapping evaluations per second per core (CPU time of this process) for: the scalar model
+(one ordering at a time, Python objects), the numpy batch evaluator and the compiled kernel
+(acco/cost/kernel.py) per batch size, and the compiled exhaustive LOMA scan (enumeration included),
+with the speed-ups. The first run compiles the kernel (numba caches it in acco/cost/__pycache__).
 Run: .venv/bin/python benchmarks/evaluator_throughput.py [--lpf-limit 8] [--seconds 1]
 """
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from acco.cost import evaluate
 from acco.cost.batch import BatchEvaluator
+from acco.cost.kernel import CompiledEvaluator
 from acco.cost.model import MappingDoesNotFit
 from acco.io import load_hardware, load_workload
 from acco.mapping import spatial_mapping_for
@@ -62,13 +65,23 @@ def main() -> None:
 
     t_scalar = _rate(scalar, args.seconds) / len(orders)
     print(f"{'scalar':>8}: {t_scalar * 1e3:8.3f} ms/ordering  {1 / t_scalar:>12,.0f} evals/s/core")
+    ce = CompiledEvaluator(ev)
+    ce.evaluate(codes[:2])  # compile (or load the cached machine code)
     for n in (1, 64, 1024, 4096, 16384):
         if n > len(codes):
             break
         batch = codes[:n]
         t = _rate(lambda: ev.evaluate(batch), args.seconds)
-        print(f"{'N=' + str(n):>8}: {t * 1e3:8.2f} ms/batch     {n / t:>12,.0f} evals/s/core  "
-              f"({t_scalar * n / t:,.0f}x scalar)")
+        tc = _rate(lambda: ce.evaluate(batch), args.seconds)
+        print(f"{'N=' + str(n):>8}: numpy {t * 1e3:8.2f} ms/batch {n / t:>10,.0f} evals/s/core | "
+              f"compiled {tc * 1e3:8.3f} ms/batch {n / tc:>10,.0f} evals/s/core "
+              f"({t / tc:,.1f}x numpy, {t_scalar * n / tc:,.0f}x scalar)")
+    items = [ev.code_of[x] for x in lpfs]
+    t0 = time.process_time()
+    _, _, visited, fit = ce.scan(items, "energy")
+    ts = time.process_time() - t0
+    print(f"compiled LOMA scan: {visited:,} orderings ({fit:,} fit) in {ts * 1e3:.1f} ms CPU = "
+          f"{visited / ts:,.0f} evals/s/core (enumeration included)")
 
 
 if __name__ == "__main__":

@@ -191,7 +191,10 @@ def loma(
     spatial: SpatialMapping | None = None,
     progress: bool = False,
 ) -> SearchResult:
-    """Exhaustive LOMA: allocate and cost every distinct LPF ordering (in numpy batches), keep the first strictly best.
+    """Exhaustive LOMA: allocate and cost every distinct LPF ordering, keep the first strictly best.
+
+    Orderings are enumerated and costed by the compiled kernel (`acco.cost.kernel`) when numba is
+    available, else in numpy batches; both give the same numbers and the same choice.
 
     The chosen ordering is re-evaluated by the scalar model, which produces the reported cost.
     """
@@ -201,8 +204,14 @@ def loma(
     ev = BatchEvaluator(layer, acc, spatial, lpfs)
     total = ordering_count(lpfs)
     bar = tqdm(total=total, desc=f"LOMA layer {layer.id}", unit="ord", leave=False) if progress else None
+    from acco.cost import kernel  # imported on first search: numba's import is not free
+
     try:
-        codes, cuts, n, valid = best_of_orderings(ev, _code_batches(ev, lpfs), config.objective, bar)
+        if kernel.available():
+            ce = kernel.CompiledEvaluator(ev)
+            codes, cuts, n, valid = ce.scan([ev.code_of[x] for x in lpfs], config.objective, bar)
+        else:
+            codes, cuts, n, valid = best_of_orderings(ev, _code_batches(ev, lpfs), config.objective, bar)
     finally:
         if bar is not None:
             bar.close()

@@ -76,7 +76,9 @@ def salsa(layer: Layer, acc: Accelerator, config: SalsaConfig = SalsaConfig(), s
         r = loma(layer, acc, LomaConfig(lpf_limit=None, objective=config.objective), spatial)
         return SearchResult(r.cost, r.orderings, r.valid, time.perf_counter() - t0, "salsa-exhaustive", config.seed)
 
-    ev = BatchEvaluator(layer, acc, spatial, lpfs)
+    from acco.cost import kernel  # imported on first search: numba's import is not free
+
+    ev = kernel.compiled_or_numpy(BatchEvaluator(layer, acc, spatial, lpfs))
     n, C, B = ev.n, config.chains, config.candidates
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(C)]
     base = np.array(sorted(ev.code_of[x] for x in lpfs), dtype=np.int64)

@@ -1,0 +1,959 @@
+"""Compiled cost model: the batch evaluator's arithmetic, one ordering at a time, in machine code (numba).
+
+`BatchEvaluator` (numpy) spends ~10 ms of fixed overhead per batch on ~1,500 array operations,
+which dominates the small batches of real searches (a few hundred orderings per LOMA search, 64
+per SALSA step). Here the same quantities are computed per ordering in a compiled loop: the
+allocation (cut positions per operand and memory level), stationarity merge-down, transfer
+patterns, energy, capacity and double-buffer flags and the port-combined latency. Every
+floating-point expression is evaluated in the numpy evaluator's order, so the results are equal
+bit for bit (tests compare every ordering); the numpy evaluator stays the reference.
+
+`CompiledEvaluator.scan` enumerates the distinct orderings (Williams' prefix-shift order, as
+`multiset_permutations`) inside the compiled code and keeps the first strictly best one, so an
+exhaustive LOMA search never materialises its orderings in Python.
+
+numba is a dependency because this path is 10-100x faster than numpy on real search sizes
+(benchmarks/evaluator_throughput.py); without it (or with ACCO_EVALUATOR=numpy) the numpy
+evaluator is used and the results are the same.
+"""
+
+from __future__ import annotations
+
+import os
+from math import gcd
+
+import numpy as np
+
+from acco.cost.batch import BatchCosts, BatchEvaluator
+
+try:  # pragma: no cover - exercised through `available()`
+    import numba
+
+    _NUMBA = True
+except ImportError:  # pragma: no cover
+    numba = None
+    _NUMBA = False
+
+_BIG = np.iinfo(np.int64).max // 4
+_TL, _FH, _FL, _TH = 0, 1, 2, 3
+_DIRS = ("tl", "fh", "fl", "th")
+
+
+def available() -> bool:
+    """Whether the compiled evaluator is used (numba importable and not switched off by ACCO_EVALUATOR=numpy)."""
+    return _NUMBA and os.environ.get("ACCO_EVALUATOR", "").lower() != "numpy"
+
+
+def _jit(fn):
+    return numba.njit(cache=True, nogil=True)(fn) if _NUMBA else fn
+
+
+def _inline(fn):
+    """Small helpers are inlined into their callers (a call passing arrays costs reference counting)."""
+    return numba.njit(cache=True, nogil=True, inline="always")(fn) if _NUMBA else fn
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled parts
+# ---------------------------------------------------------------------------------------------
+
+
+@_inline
+def _pr_extent(g_a, a, g_b, b):
+    """`_pr_extent_arr` for one value pair (sa/g and sb/g precomputed), truncated."""
+    v = a * b - max(0.0, b - g_a) * (a - g_b)
+    return np.trunc(v)
+
+
+@_jit
+def _muw_union(A, PD, ACT, ix, k, total, pa, pp, ordr, U, Kk):
+    """`BatchEvaluator._muw_union` for one ordering and one port (activities ix[0:k])."""
+    full = False
+    for t in range(k):
+        j = ix[t]
+        if ACT[j]:
+            a = np.int64(A[j])
+            p = np.int64(PD[j])
+            if A[j] == PD[j]:
+                full = True
+        else:
+            a = np.int64(0)
+            p = np.int64(1)
+        if p <= 0:
+            p = np.int64(1)
+        pa[t] = a
+        pp[t] = p
+        ordr[t] = t
+    # stable insertion sort by period
+    for t in range(1, k):
+        x = ordr[t]
+        s = t - 1
+        while s >= 0 and pp[ordr[s]] > pp[x]:
+            ordr[s + 1] = ordr[s]
+            s -= 1
+        ordr[s + 1] = x
+    for j in range(k):
+        aj = pa[ordr[j]]
+        pj = pp[ordr[j]]
+        # K[j] = H(j - 1, a_j)
+        if j == 0:
+            Kk[j] = 0
+        else:
+            Kk[j] = _cover(j - 1, aj, pa, pp, ordr, U, Kk)
+        if j == 0:
+            U[j] = aj - Kk[j]
+        else:
+            U[j] = aj + (pj // pp[ordr[j - 1]]) * U[j - 1] - Kk[j]
+    if full:
+        return float(total)
+    return float(U[k - 1] * (total // pp[ordr[k - 1]]))
+
+
+@_inline
+def _cover(j, y, pa, pp, ordr, U, Kk):
+    """Covered cycles in [0, y) by the (sorted) activities 0..j, periodic with p_j."""
+    res = np.int64(0)
+    while True:
+        pj = pp[ordr[j]]
+        aj = pa[ordr[j]]
+        x = y % pj
+        res += (y // pj) * U[j]
+        if j == 0:
+            res += min(aj, x)
+            return res
+        if x <= aj:
+            res += x
+            return res
+        res += aj - Kk[j]
+        y = x
+        j -= 1
+
+
+@_jit
+def _eval_one(
+    row, out_cuts, n, D, K, o, total, code_dim, code_size,
+    rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
+    n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int,
+    cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat, seqpat_i,
+    uc, boost, ir_from, boost_i, ir_from_i,
+    inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
+    port_act, port_n, shp, ins, n_ins, out_lat, mac_energy,
+    w,
+):
+    """Allocate and cost one ordering `row`; returns (valid, energy, latency2, latency0) and fills out_cuts[K, M]."""
+    (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
+     merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
+     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt) = w
+    M = out_cuts.shape[1]
+    for j in range(n):
+        S[j] = code_size[row[j]]
+        DI[j] = code_dim[row[j]]
+    P[0] = 1
+    for j in range(n):
+        P[j + 1] = P[j] * S[j]
+    Qs[n] = 1  # Qs[j] = total // P[j], as a suffix product (no division)
+    for j in range(n - 1, -1, -1):
+        Qs[j] = Qs[j + 1] * S[j]
+    for d in range(D):
+        C[d, 0] = 1
+        for j in range(n):
+            C[d, j + 1] = C[d, j] * (S[j] if DI[j] == d else 1)
+    last_ir_o = -1
+    for q in range(K):
+        for j in range(n):
+            irm[q, j] = irr_dim[q, DI[j]]
+            relm[q, j] = rel_dim[q, DI[j]]
+    for j in range(n):
+        if irm[o, j]:
+            last_ir_o = j
+
+    valid = True
+    # ---------- memory allocation ----------
+    for q in range(K):
+        cutc[q] = 0
+    for q in range(K):
+        level_no[q] = 0
+    for L in range(lvl_nops.shape[0]):
+        nops = lvl_nops[L]
+        if nops == 0:
+            continue
+        cap = lvl_cap[L]
+        for t in range(nops):
+            q = lvl_ops[L, t]
+            a_sp = level_no[q] + 1  # spatial products of arch level a_sp (cum index)
+            nb = level_no[q] + 1  # bounds: [0] + cuts so far
+            c0 = cutc[q]
+            if q == o:
+                pr_ = prec_o if last_ir_o >= c0 else prec_of
+            else:
+                pr_ = prec[q]
+            # only positions at or above the current cut are read (below it: an invalid ordering's
+            # placeholder; the ordering is then already invalid)
+            for j in range(c0):
+                b_tmp[t, j] = 0
+            for j in range(c0, n + 1):
+                res = 1.0
+                if anyfrac[q]:
+                    for r in range(nreld[q]):
+                        d = reld[q, r]
+                        res = res * _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                    for r in range(npr[q]):
+                        da = np.int64(prs[q, r, 1])
+                        dbb = np.int64(prs[q, r, 3])
+                        va = _alloc_size(q, da, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                        vb = _alloc_size(q, dbb, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                        res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+                else:
+                    for r in range(nreld[q]):
+                        d = reld[q, r]
+                        res = res * np.ceil(cum[q, a_sp, d] * C[d, j])
+                    for r in range(npr[q]):
+                        da = np.int64(prs[q, r, 1])
+                        dbb = np.int64(prs[q, r, 3])
+                        va = np.ceil(cum[q, a_sp, da] * C[da, j])
+                        vb = np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
+                        res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+                b_tmp[t, j] = np.int64(res) * pr_
+                if b_tmp[t, j] > cap and not anyfrac[q]:
+                    # tile sizes never shrink as loops are added (ceil of growing products, and a pr
+                    # extent grows with both its sizes): no later position fits either
+                    for jj in range(j + 1, n + 1):
+                        b_tmp[t, jj] = _BIG
+                    break
+            if not (b_tmp[t, c0] <= cap):
+                valid = False
+            if lvl_top[L, t]:
+                maxfit = -1
+                for j in range(n + 1):
+                    if j >= c0 and b_tmp[t, j] <= cap:
+                        maxfit = j
+                if maxfit != n:
+                    valid = False
+                sel = min(max(maxfit, 0), n)
+                for j in range(n + 1):
+                    if j == sel:
+                        bits_l[t, j] = b_tmp[t, j]
+                        score_l[t, j] = 0
+                    else:
+                        bits_l[t, j] = _BIG
+                        score_l[t, j] = _BIG
+            else:
+                for j in range(n + 1):
+                    ok = j >= c0 and b_tmp[t, j] <= cap
+                    if ok:
+                        bits_l[t, j] = b_tmp[t, j]
+                        score_l[t, j] = Qs[j] * b_tmp[t, j]
+                    else:
+                        bits_l[t, j] = _BIG
+                        score_l[t, j] = _BIG
+        # top operands: their one choice; the others: every combination, last operand fastest,
+        # minimum summed score, ties to the last combination
+        fixed = np.int64(0)
+        nfree = 0
+        for t in range(nops):
+            if lvl_top[L, t]:
+                ch = 0
+                for j in range(n + 1):
+                    if bits_l[t, j] < _BIG:
+                        ch = j
+                        break
+                idx_buf[t] = ch
+                fixed += min(bits_l[t, ch], _BIG // 8)
+            else:
+                nfree += 1
+        anyok = True
+        if nfree > 0:
+            # combinations where an operand's choice does not fit score _BIG and never win (the numpy
+            # evaluator's sums exceed the capacity): odometer over the fitting choices only, in the same
+            # order (last free operand fastest), keeping the last minimum
+            empty = False
+            for t in range(nops):
+                okn[t] = 0
+                odo[t] = 0
+                if lvl_top[L, t]:
+                    continue
+                for j in range(n + 1):
+                    if bits_l[t, j] < _BIG:
+                        b_tmp[t, okn[t]] = j
+                        okn[t] += 1
+                if okn[t] == 0:
+                    empty = True
+            best = np.int64(_BIG)
+            anyok = False
+            if not empty:
+                while True:
+                    tb = fixed
+                    ts = np.int64(0)
+                    for t in range(nops):
+                        if lvl_top[L, t]:
+                            continue
+                        j = b_tmp[t, odo[t]]
+                        tb += bits_l[t, j]
+                        ts += score_l[t, j]
+                    if tb <= cap and ts <= best:
+                        best = ts
+                        anyok = True
+                        for t in range(nops):
+                            if not lvl_top[L, t]:
+                                idx_buf[t] = b_tmp[t, odo[t]]
+                    # advance: last free operand fastest
+                    t = nops - 1
+                    while t >= 0:
+                        if lvl_top[L, t]:
+                            t -= 1
+                            continue
+                        odo[t] += 1
+                        if odo[t] < okn[t]:
+                            break
+                        odo[t] = 0
+                        t -= 1
+                    if t < 0:
+                        break
+            anyok = anyok and best < _BIG
+            for t in range(nops):
+                if not lvl_top[L, t] and not anyok:
+                    idx_buf[t] = cutc[lvl_ops[L, t]]
+        else:
+            anyok = fixed <= cap
+        for t in range(nops):
+            q = lvl_ops[L, t]
+            if lvl_top[L, t] and not anyok:
+                idx_buf[t] = cutc[q]
+        for t in range(nops):
+            q = lvl_ops[L, t]
+            cutc[q] = idx_buf[t]
+            out_cuts[q, level_no[q]] = cutc[q]
+            level_no[q] += 1
+            if lvl_top[L, t] and cutc[q] != n:
+                valid = False
+
+    # ---------- stationarity merge-down ----------
+    for q in range(K):
+        # next position >= x whose loop is relevant (not irrelevant) to q, else n
+        nx[n] = n
+        for x in range(n - 1, -1, -1):
+            nx[x] = x if not irm[q, x] else nx[x + 1]
+        for m in range(n_mem[q] - 1):
+            merged[q, m] = nx[min(out_cuts[q, m], n)]
+        merged[q, n_mem[q] - 1] = n
+
+    # ---------- patterns, energy (fractional) and capacity ----------
+    _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
+              reld, nreld, prs, npr, prec, prec_o, prec_of, cum, fac, nfac, seqpat, boost, ir_from,
+              prl, pri, top_r, top_ir, elems, cyc, Fv, T, effs, seqc, mult, Qs, cnt)
+    mem_energy = 0.0
+    for q in range(K):
+        for m in range(n_mem[q]):
+            for dd in range(4):
+                amount = T[q, m, dd, 0]
+                pr_ = T[q, m, dd, 1]
+                count = T[q, m, dd, 3]
+                max_bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
+                min_bw = inst[q, m, 3] if (dd == _TL or dd == _TH) else inst[q, m, 4]
+                if amount == 0 or pr_ == 0 or count == 0:
+                    accd = 0.0
+                else:
+                    precf = float(pr_)
+                    per_cycle = float(amount)
+                    cycles = 1.0
+                    if (dd == _TL or dd == _FL) and m > 0:
+                        ot = other[q, m, dd]
+                        per_cycle = min(min(ot / precf, max_bw / precf), float(amount))
+                        pcs = 1.0 if per_cycle == 0 else per_cycle
+                        cycles = np.ceil(amount / pcs)
+                    accd = np.ceil(per_cycle * pr_ / min_bw) * (min_bw / max_bw) * count * cycles * uc[q, m + 1]
+                mult[dd] = accd
+            e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
+            mem_energy = mem_energy + e
+    energy = mem_energy + mac_energy
+
+    for q in range(K):
+        for m in range(n_mem[q]):
+            indiv[q, m] = effs[q, 0, m + 1] / inst[q, m, 0]
+            eff[q, m] = effs[q, 1, m + 1] / inst[q, m, 0]
+            if not (indiv[q, m] <= 1):
+                valid = False
+    # eff_shared (reuse `real`-sized scratch: db holds flags, Ra holds eff_shared)
+    for q in range(K):
+        for m in range(n_mem[q]):
+            Ra[q * M + m] = eff[q, m]
+    for g in range(grp_n.shape[0]):
+        u = 0.0
+        ue = 0.0
+        for t in range(grp_n[g]):
+            q = grp_op[g, t]
+            if q >= 0:
+                u = u + indiv[q, grp_idx[g, t]]
+                ue = ue + eff[q, grp_idx[g, t]]
+        if grp_allnz[g] and not (u <= 1):
+            valid = False
+        for t in range(grp_n[g]):
+            q = grp_op[g, t]
+            if q >= 0:
+                Ra[q * M + grp_idx[g, t]] = ue
+    for q in range(K):
+        db[q, 0] = False
+        for m in range(n_mem[q]):
+            es = Ra[q * M + m]
+            first = es <= 0.5
+            second = (not first) and (eff[q, m] <= 1 - es)
+            db[q, m + 1] = first or second
+            g = grp_of[q, m]
+            if g >= 0 and second:
+                for t in range(grp_n[g]):
+                    q2 = grp_op[g, t]
+                    if q2 >= 0:
+                        Ra[q2 * M + grp_idx[g, t]] = Ra[q2 * M + grp_idx[g, t]] + eff[q, m]
+
+    # ---------- latency (integer spatial mapping) ----------
+    if not same_int:
+        _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
+                  reld, nreld, prs, npr, prec, prec_o, prec_of, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i,
+                  prl, pri, top_r, top_ir, elems, cyc, Fv_i, T_i, effs, seqc, mult, Qs, cnt)
+        Tl = T_i
+    else:
+        Tl = T  # the spatial mapping is integer: the latency patterns are the energy patterns
+    for q in range(K):
+        for m in range(n_mem[q]):
+            for dd in range(4):
+                amount = Tl[q, m, dd, 0]
+                pr_ = Tl[q, m, dd, 1]
+                bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
+                real[q, m, dd] = np.ceil(amount * pr_ / bw)
+                own = db[q, m] if (dd == _TL or dd == _FL) else db[q, m + 1]
+                allowed[q, m, dd] = Tl[q, m, dd, 2] if own else Tl[q, m, dd, 4]
+    ss_comb = 0.0
+    for pi in range(port_n.shape[0]):
+        k = port_n[pi]
+        if k == 0:
+            continue
+        n_act = 0
+        single = 0.0
+        pos_ = 0.0
+        muw = 0.0
+        for t in range(k):
+            q = port_act[pi, t, 0]
+            m = port_act[pi, t, 1]
+            dd = port_act[pi, t, 2]
+            R = real[q, m, dd]
+            A = float(allowed[q, m, dd])
+            PC = Tl[q, m, dd, 3]
+            act = PC != 0
+            Ra[t] = R
+            Aa[t] = A
+            PDa[t] = float(Tl[q, m, dd, 2])
+            ACTa[t] = act
+            idx_buf[t] = t
+            if act:
+                n_act += 1
+                ssi = (R - A) * (PC - 1)
+                single = single + ssi
+                muw = muw + A * (PC - 1)
+                if ssi > 0:
+                    pos_ = pos_ + ssi
+        if k > 1:
+            union = _muw_union(Aa, PDa, ACTa, idx_buf, k, total, pa, pp, ordr, Ua, Ka)
+            multi = pos_ + max(0.0, single - pos_ + muw - union)
+            port_ss = single if n_act == 1 else multi
+        else:
+            port_ss = single
+        ss_comb = max(ss_comb, 0.0 if n_act == 0 else port_ss)
+
+    # input loading and output off-loading
+    ind0 = 0.0
+    half0 = 0.0
+    sh0 = 0.0
+    ind1 = 0.0
+    half1 = 0.0
+    sh1 = 0.0
+    for t in range(n_ins):
+        q = ins[t]
+        ind_ = 0.0
+        half_ = 0.0
+        sh_ = 0.0
+        for m in range(n_mem[q] - 1):
+            longest = max(real[q, m, _FH], real[q, m + 1, _TL])
+            s1 = shp[q, m, _FH]
+            s2 = shp[q, m + 1, _TL]
+            if s1 and s2:
+                sh_ = sh_ + longest
+            elif (not s1) and (not s2):
+                ind_ = ind_ + longest
+            else:
+                half_ = longest
+        if t == 0:
+            ind0, half0, sh0 = ind_, half_, sh_
+        else:
+            ind1, half1, sh1 = ind_, half_, sh_
+    if n_ins == 1:
+        loading = ind0
+    else:
+        p1 = sh0 + max(sh1 + half1 + ind1, half0 + ind0)
+        p2 = sh1 + max(sh0 + half0 + ind0, half1 + ind1)
+        loading = min(p1, p2)
+    n_o = n_mem[o]
+    offloading = 0.0
+    if n_o >= 2:
+        offloading = max(real[o, n_o - 2, _TH], real[o, n_o - 1, _FL])
+        for m in range(n_o - 3, -1, -1):
+            offloading = offloading + out_lat[m + 1]
+    lat0 = total + ss_comb
+    lat2 = lat0 + loading + offloading
+    return valid, energy, lat2, lat0
+
+
+@_inline
+def _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, cuts, seqc):
+    """Size of dim d of operand q's tile over the first j loops at the allocation of its level nb - 1
+    (`size` in BatchEvaluator.evaluate; fractional dims multiplied in the scalar allocator's order)."""
+    if frac[q, d]:
+        c = 1.0
+        for jj in range(j + 1):
+            for a in range(nb):
+                b = 0 if a == 0 else cuts[q, a - 1]
+                if b == jj:
+                    for x in range(nfac[q, a, d]):
+                        c = c * fac[q, a, d, x]
+            if jj < j:
+                c = c * (float(S[jj]) if DI[jj] == d else 1.0)
+        return np.ceil(c)
+    return np.ceil(cum[q, a_sp, d] * C[d, j])
+
+
+@_jit
+def _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
+              reld, nreld, prs, npr, prec, prec_o, prec_of, cum, fac, nfac, seqpat, boost, ir_from,
+              prl, pri, top_r, top_ir, elems, cyc, Fv, T, effs, seqc, mult, Qs, cnt):
+    """`BatchEvaluator._patterns` for one ordering: fills T[q, m, dir, (amount, prec, period, count, window)]
+    and effs[q, 0 (bits) / 1 (effective bits), arch level]."""
+    n_arch_o = n_mem[o] + 1
+    for a in range(n_arch_o):
+        if a < n_arch_o - 1:
+            aa = a + 1
+            tpos = merged[o, aa - 2] if aa >= 2 else 0
+            Fv[a] = (last_ir_o >= tpos) or ir_from[aa]
+        else:
+            Fv[a] = False
+    for q in range(K):
+        nm = n_mem[q]
+        n_arch = nm + 1
+        # previous position < x whose loop is not relevant / not irrelevant to q, else -1
+        prl[0] = -1
+        pri[0] = -1
+        for x in range(n):
+            prl[x + 1] = x if not relm[q, x] else prl[x]
+            pri[x + 1] = x if not irm[q, x] else pri[x]
+        top_r[0] = 1
+        top_ir[0] = 1
+        for i in range(nm):
+            lo = merged[q, i - 1] if i >= 1 else 0
+            hi = merged[q, i]
+            st = max(prl[hi] + 1, lo)
+            top_r[i + 1] = P[hi] // P[st]
+            st = max(pri[hi] + 1, lo)
+            top_ir[i + 1] = P[hi] // P[st]
+        # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
+        for d in range(seqpat.shape[1]):
+            if not seqpat[q, d]:
+                continue
+            c = 1.0
+            seqc[d, 0] = 1.0
+            for j in range(n + 1):
+                for a in range(nm):
+                    if merged[q, a] == j:
+                        for x in range(nfac[q, a, d]):
+                            c = c * fac[q, a, d, x]
+                        seqc[d, a + 1] = c
+                if j < n:
+                    c = c * (float(S[j]) if DI[j] == d else 1.0)
+        for a in range(n_arch):
+            at = merged[q, a - 1] if a >= 1 else 0
+            v = 1.0
+            for r in range(nreld[q]):
+                d = reld[q, r]
+                v = v * (seqc[d, a] if seqpat[q, d] else cum[q, a, d] * C[d, at])
+            for r in range(npr[q]):
+                da = np.int64(prs[q, r, 1])
+                dbb = np.int64(prs[q, r, 3])
+                va = seqc[da, a] if seqpat[q, da] else cum[q, a, da] * C[da, at]
+                vb = seqc[dbb, a] if seqpat[q, dbb] else cum[q, a, dbb] * C[dbb, at]
+                v = v * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+            elems[a] = np.int64(np.rint(v))
+            if q == o:
+                pa = prec_o if Fv[a] else prec_of
+            else:
+                pa = prec[q]
+            bits = elems[a] * pa
+            effs[q, 0, a] = bits
+            effs[q, 1, a] = bits // top_r[a]
+            ca = merged[q, a - 1] if a >= 1 else 0
+            cyc[a] = P[ca]
+            cnt[a] = Qs[ca]  # total // cyc[a]
+        for m in range(nm):
+            low = elems[m] * boost[q, m]
+            high = elems[m + 1]
+            if q != o:
+                p = prec[q]
+                _set(T, q, m, _TL, low, p, cyc[m], cnt[m], cyc[m] // top_ir[m])
+                _set(T, q, m, _FH, high, p, cyc[m + 1], cnt[m + 1], cyc[m + 1] // top_ir[m + 1])
+                _set(T, q, m, _FL, 0, 0, 0, 0, 0)
+                _set(T, q, m, _TH, 0, 0, 0, 0, 0)
+            else:
+                fl_p = prec_o if Fv[m] else prec_of
+                th_p = prec_o if Fv[m + 1] else prec_of
+                _set(T, q, m, _FL, low, fl_p, cyc[m], cnt[m], cyc[m] // top_ir[m])
+                _set(T, q, m, _TH, high, th_p, cyc[m + 1], cnt[m + 1], cyc[m + 1] // top_ir[m + 1])
+                if Fv[m]:
+                    _set(T, q, m, _TL, low, prec_o, cyc[m], cnt[m], cyc[m] // top_ir[m])
+                else:
+                    _set(T, q, m, _TL, 0, 0, 0, 0, 0)
+                if Fv[m + 1]:
+                    _set(T, q, m, _FH, high, prec_o, cyc[m + 1], cnt[m + 1], cyc[m + 1] // top_ir[m + 1])
+                else:
+                    _set(T, q, m, _FH, 0, 0, 0, 0, 0)
+        if nm > 0:
+            _set(T, q, nm - 1, _TH, 0, 0, 0, 0, 0)
+            _set(T, q, nm - 1, _FH, 0, 0, 0, 0, 0)
+    return 0
+
+
+@_inline
+def _set(T, q, m, dd, amount, p, period, count, window):
+    T[q, m, dd, 0] = amount
+    T[q, m, dd, 1] = p
+    T[q, m, dd, 2] = period
+    T[q, m, dd, 3] = count
+    T[q, m, dd, 4] = window
+
+
+@_jit
+def _eval_batch(codes, tb, w, valid, energy, lat2, lat0, cuts):
+    """Cost every row of `codes` (N, n) into the output arrays."""
+    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
+     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
+     seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
+    for i in range(codes.shape[0]):
+        v, e, l2, l0 = _eval_one(
+            codes[i], cuts[i], n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr,
+            prec, prec_o, prec_of, n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i,
+            fac_i, nfac_i, seqpat, seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx,
+            grp_n, grp_allnz, grp_of, port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, w,
+        )
+        valid[i] = v
+        energy[i] = e
+        lat2[i] = l2
+        lat0[i] = l0
+    return 0
+
+
+@_jit
+def _fill_orderings(seq, st, out):
+    """Next distinct orderings of the multiset in `seq` (Williams' prefix shift, as `multiset_permutations`)
+    into `out`; `st` = (phase 0 start / 1 running / 2 done, cursor i). Returns the number written."""
+    n = seq.shape[0]
+    k = 0
+    while k < out.shape[0]:
+        if st[0] == 2:
+            break
+        if st[0] == 0:
+            out[k, :] = seq
+            k += 1
+            if n <= 1:
+                st[0] = 2
+            else:
+                st[0] = 1
+                st[1] = n - 2
+            continue
+        i = st[1]
+        if not (i + 2 < n or seq[i + 1] < seq[0]):
+            st[0] = 2
+            break
+        j = i + 1
+        s = j if (j + 1 < n and seq[i] >= seq[j + 1]) else i
+        t = s + 1
+        v = seq[t]
+        smaller = v < seq[0]
+        for x in range(t, 0, -1):
+            seq[x] = seq[x - 1]
+        seq[0] = v
+        st[1] = 0 if smaller else i + 1
+        out[k, :] = seq
+        k += 1
+    return k
+
+
+@_jit
+def _scan_best(seq, st, buf, tb, w, objective, cut_row, best_cuts, best_row, stats, best_v):
+    """Enumerate the remaining orderings in chunks of len(buf), cost each, keep the first strictly best.
+
+    Stops after `stats[2]` orderings (a progress step) or when done; stats = (visited, valid, limit)."""
+    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
+     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
+     seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
+    done = 0
+    while done < stats[2]:
+        k = _fill_orderings(seq, st, buf)
+        if k == 0:
+            break
+        for r in range(k):
+            v, e, l2, l0 = _eval_one(
+                buf[r], cut_row, n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr,
+                prec, prec_o, prec_of, n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i,
+                frac_i, fac_i, nfac_i, seqpat, seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other,
+                grp_op, grp_idx, grp_n, grp_allnz, grp_of, port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, w,
+            )
+            stats[0] += 1
+            if not v:
+                continue
+            stats[1] += 1
+            if objective == 0:
+                x = e
+            elif objective == 1:
+                x = l2
+            else:
+                x = e * l2
+            if x < best_v[0]:
+                best_v[0] = x
+                best_row[:] = buf[r]
+                best_cuts[:, :] = cut_row
+        done += k
+    return done
+
+
+# ---------------------------------------------------------------------------------------------
+# Python side: tables from a BatchEvaluator
+# ---------------------------------------------------------------------------------------------
+
+OBJECTIVES = {"energy": 0, "latency": 1, "edp": 2}
+
+
+class CompiledEvaluator:
+    """Same interface and numbers as `BatchEvaluator.evaluate`, computed by the compiled kernel."""
+
+    def __init__(self, ev: BatchEvaluator) -> None:
+        self.ev = ev
+        self.n = ev.n
+        self.codes, self.code_of = ev.codes, ev.code_of
+        self.temporal_mapping = ev.temporal_mapping
+        self.encode = ev.encode
+        self.tb, self.M, self._ws_dims = self._tables(ev)
+        self.w = self._workspace()
+
+    # ---- tables --------------------------------------------------------------------
+    @staticmethod
+    def _tables(ev: BatchEvaluator) -> tuple:
+        layer, acc = ev.layer, ev.acc
+        ops, dims, di = list(ev.ops), ev.dims, ev.dim_index
+        K, D = len(ops), len(dims)
+        qi = {op: q for q, op in enumerate(ops)}
+        o = qi[ev.out]
+        M = max(ev.n_mem.values())
+        A = M + 2  # arch levels (n_mem + 1) plus the one past the top that `cum` reaches
+        rel_dim = np.zeros((K, D), np.bool_)
+        irr_dim = np.zeros((K, D), np.bool_)
+        reld = np.zeros((K, max(D, 1)), np.int64)
+        nreld = np.zeros(K, np.int64)
+        max_pr = max([len(ev.prs[op]) for op in ops] + [1])
+        prs = np.zeros((K, max_pr, 4), np.float64)
+        npr = np.zeros(K, np.int64)
+        prec = np.zeros(K, np.int64)
+        n_mem = np.array([ev.n_mem[op] for op in ops], np.int64)
+        for q, op in enumerate(ops):
+            for d in ev.rel[op]:
+                rel_dim[q, di[d]] = True
+            for d in ev.irr[op]:
+                if d in di:
+                    irr_dim[q, di[d]] = True
+            for r, d in enumerate(ev.rel_dims[op]):
+                reld[q, r] = di[d]
+            nreld[q] = len(ev.rel_dims[op])
+            for r, pr in enumerate(ev.prs[op]):
+                g = gcd(pr.coef_a, pr.coef_b)
+                prs[q, r] = (pr.coef_a / g, di[pr.dim_a], pr.coef_b / g, di[pr.dim_b])
+            npr[q] = len(ev.prs[op])
+            if op != ev.out:
+                prec[q] = _as_int(layer.precision[op], "precision")
+        prec_o = _as_int(layer.precision["O"], "precision")
+        prec_of = _as_int(layer.precision["O_final"], "precision")
+        levels = [(lv, [ev.mem_to_layer[mo] for mo in lv.operands if mo in ev.mem_to_layer]) for lv in acc.levels]
+        levels = [(lv, x) for lv, x in levels if x]
+        max_ops = max([len(x) for _, x in levels] + [1])
+        lvl_ops = np.zeros((len(levels), max_ops), np.int64)
+        lvl_nops = np.zeros(len(levels), np.int64)
+        lvl_cap = np.zeros(len(levels), np.int64)
+        lvl_top = np.zeros((len(levels), max_ops), np.bool_)
+        for L, (lv, x) in enumerate(levels):
+            lvl_nops[L] = len(x)
+            lvl_cap[L] = _as_int(lv.instance.size, "memory size")
+            for t, op in enumerate(x):
+                lvl_ops[L, t] = qi[op]
+                lvl_top[L, t] = lv == ev.chains[op][-1]
+
+        def spatial(sc):
+            cum = np.ones((K, A, D), np.float64)
+            frac = np.zeros((K, D), np.bool_)
+            max_f = max([len(v) for op in ops for lvf in sc.factors[op] for v in lvf.values()] + [1])
+            fac = np.ones((K, A, D, max_f), np.float64)
+            nfac = np.zeros((K, A, D), np.int64)
+            seqpat = np.zeros((K, D), np.bool_)
+            boost = np.ones((K, A), np.int64)
+            for q, op in enumerate(ops):
+                for a, c in enumerate(sc.cum[op]):
+                    for d, v in c.items():
+                        if d in di:
+                            cum[q, a, di[d]] = v
+                for d in sc.fractional[op]:
+                    frac[q, di[d]] = True
+                for a, lvf in enumerate(sc.factors[op]):
+                    for d, xs in lvf.items():
+                        if d in di:
+                            nfac[q, a, di[d]] = len(xs)
+                            fac[q, a, di[d], : len(xs)] = xs
+                for pr in ev.prs[op]:
+                    for d in (pr.dim_a, pr.dim_b):
+                        if d in sc.fractional[op]:
+                            seqpat[q, di[d]] = True
+                for a, b in enumerate(sc.boost[op]):
+                    boost[q, a] = b
+            ir_from = np.zeros(A + 2, np.bool_)
+            ir_from[: len(sc.ir_from)] = sc.ir_from[: A + 2]
+            return cum, frac, fac, nfac, seqpat, boost, ir_from
+
+        cum, frac, fac, nfac, seqpat, boost, ir_from = spatial(ev.sc)
+        anyfrac = frac.any(axis=1)
+        same_int = ev.sc_int is ev.sc
+        cum_i, frac_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i = spatial(ev.sc_int)
+        uc = np.ones((K, A), np.float64)
+        inst = np.ones((K, M, 7), np.float64)
+        other = np.zeros((K, M, 4), np.float64)
+        for q, op in enumerate(ops):
+            for a, v in enumerate(ev.sc.unit_count[op]):
+                uc[q, a] = v
+            chain = ev.chains[op]
+            for m, lv in enumerate(chain):
+                i = lv.instance
+                inst[q, m] = (i.size, i.r_bw, i.w_bw, i.r_bw_min, i.w_bw_min, i.r_cost, i.w_cost)
+                if m > 0:
+                    ratio = ev.sc.unit_unique[op][m] / ev.sc.unit_unique[op][m + 1]
+                    other[q, m, _TL] = chain[m - 1].instance.w_bw * ratio
+                    other[q, m, _FL] = chain[m - 1].instance.r_bw * ratio
+        G = len(ev._groups)
+        max_g = max([len(g) for g in ev._groups] + [1])
+        grp_op = np.full((max(G, 1), max_g), -1, np.int64)
+        grp_idx = np.zeros((max(G, 1), max_g), np.int64)
+        grp_n = np.zeros(G, np.int64)
+        grp_allnz = np.zeros(max(G, 1), np.bool_)
+        grp_of = np.full((K, M), -1, np.int64)
+        for g, members in enumerate(ev._groups):
+            grp_n[g] = len(members)
+            grp_allnz[g] = all(i != 0 for _, i in members)
+            for t, (op, i) in enumerate(members):
+                grp_idx[g, t] = i
+                if op is not None:
+                    grp_op[g, t] = qi[op]
+                    if grp_of[qi[op], i] < 0:
+                        grp_of[qi[op], i] = g
+        Pn = len(ev._ports)
+        max_act = max([len(a) for a in ev._ports] + [1])
+        port_act = np.zeros((max(Pn, 1), max_act, 3), np.int64)
+        port_n = np.zeros(Pn, np.int64)
+        for p, acts in enumerate(ev._ports):
+            port_n[p] = len(acts)
+            for t, (op, m, d) in enumerate(acts):
+                port_act[p, t] = (qi[op], m, _DIRS.index(d))
+        shp = np.zeros((K, M, 4), np.bool_)
+        for (op, m, d), f in ev._shared_port.items():
+            shp[qi[op], m, _DIRS.index(d)] = f
+        ins = np.array([qi[op] for op in layer.input_operands] + [0, 0], np.int64)[:2]
+        n_ins = len(layer.input_operands)
+        if n_ins not in (1, 2):
+            raise ValueError(f"layer {layer.id}: the cost model takes one or two input operands, not {n_ins}")
+        out_lat = np.array([lv.instance.latency for lv in ev.chains[ev.out]], np.float64)
+        mac_energy = float(acc.array.unit_energy * layer.total_macs)
+        tb = (
+            np.int64(ev.n), np.int64(D), np.int64(K), np.int64(o), np.int64(0), ev.code_dim, ev.code_size,
+            rel_dim, irr_dim, reld, nreld, prs, npr, prec, np.int64(prec_o), np.int64(prec_of),
+            n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
+            seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
+            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy,
+        )
+        return tb, M, (K, D, M, A, max_ops, max(max_act, 1))
+
+    def _with_total(self, total: int) -> tuple:
+        tb = self.tb
+        return tb[:4] + (np.int64(total),) + tb[5:]
+
+    def _workspace(self) -> tuple:
+        K, D, M, A, max_ops, max_act = self._ws_dims
+        n = self.n
+        n1 = n + 1
+        big = max(K * M, max_act, K, 4)
+        i8, f8, b1 = np.int64, np.float64, np.bool_
+        return (
+            np.zeros(max(n, 1), i8), np.zeros(max(n, 1), i8), np.zeros(n1, i8), np.zeros((D, n1), i8),
+            np.zeros((K, max(n, 1)), b1), np.zeros((K, max(n, 1)), b1), np.zeros(n1, i8), np.zeros(n1, i8),
+            np.zeros(n1, i8), np.zeros((max_ops, n1), i8), np.zeros((max_ops, n1), i8), np.zeros(K, i8),
+            np.zeros((max_ops, n1), i8), np.zeros((D, A + 1), f8), np.zeros((K, M), i8), np.zeros(A + 2, b1),
+            np.zeros(A + 2, b1), np.zeros(A + 2, i8), np.zeros(A + 2, i8), np.zeros(A + 2, i8), np.zeros(A + 2, i8),
+            np.zeros((K, M, 4, 5), i8), np.zeros((K, M, 4, 5), i8), np.zeros((K, M + 1), b1),
+            np.zeros((K, 2, A + 2), i8), np.zeros((K, M), f8), np.zeros((K, M), f8), np.zeros((K, M, 4), f8),
+            np.zeros((K, M, 4), i8), np.zeros(big, f8), np.zeros(big, f8), np.zeros(big, f8), np.zeros(big, b1),
+            np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8),
+            np.zeros(big, i8), np.zeros(max(big, n1), f8), np.zeros(K, i8), np.zeros(max_ops, i8),
+            np.zeros(max_ops, i8), np.zeros(n1, i8), np.zeros(A + 2, i8),
+        )
+
+    # ---- evaluation ----------------------------------------------------------------
+    def evaluate(self, codes: np.ndarray) -> BatchCosts:
+        """Allocate and cost every row of `codes` (N, n), as `BatchEvaluator.evaluate`."""
+        codes = np.ascontiguousarray(np.asarray(codes, dtype=np.int64).reshape(-1, self.n))
+        N = codes.shape[0]
+        total = int(np.prod(self.ev.code_size[codes[0]])) if N and self.n else 1
+        valid = np.zeros(N, np.bool_)
+        energy, lat2, lat0 = np.zeros(N), np.zeros(N), np.zeros(N)
+        cuts = np.zeros((N, len(self.ev.ops), self.M), np.int64)
+        _eval_batch(codes, self._with_total(total), self.w, valid, energy, lat2, lat0, cuts)
+        cut = {op: cuts[:, q, : self.ev.n_mem[op]] for q, op in enumerate(self.ev.ops)}
+        return BatchCosts(valid, energy, lat2, lat0, cut)
+
+    def scan(self, items: list[int], objective: str, progress=None, chunk: int = 8192):
+        """Exhaustive search over the distinct orderings of the code multiset `items`, in
+        `multiset_permutations` order: (codes, cuts) of the first strictly best, visited, valid."""
+        seq = np.array(sorted(items, reverse=True), dtype=np.int64)
+        total = 1
+        for c in items:
+            total *= int(self.ev.code_size[c])
+        tb = self._with_total(total)
+        st = np.zeros(2, np.int64)
+        buf = np.zeros((min(chunk, 4096), self.n), np.int64)
+        K = len(self.ev.ops)
+        cut_row = np.zeros((K, self.M), np.int64)
+        best_cuts = np.zeros((K, self.M), np.int64)
+        best_row = np.zeros(self.n, np.int64)
+        stats = np.array([0, 0, chunk], np.int64)
+        best_v = np.array([np.inf])
+        while True:
+            done = _scan_best(seq, st, buf, tb, self.w, OBJECTIVES[objective], cut_row, best_cuts, best_row,
+                              stats, best_v)
+            if progress is not None and done:
+                progress.update(done)
+            if done < chunk:
+                break
+        if not np.isfinite(best_v[0]):
+            return None, None, int(stats[0]), int(stats[1])
+        cuts = {op: best_cuts[q, : self.ev.n_mem[op]].copy() for q, op in enumerate(self.ev.ops)}
+        return best_row, cuts, int(stats[0]), int(stats[1])
+
+
+def _as_int(v, what: str) -> int:
+    """Sizes and precisions are integers in the model; the compiled tables store them as int64."""
+    if int(v) != v:
+        raise ValueError(f"{what} {v!r} is not an integer")
+    return int(v)
+
+
+def compiled_or_numpy(ev: BatchEvaluator):
+    """The compiled evaluator for `ev` when available, else `ev` itself."""
+    return CompiledEvaluator(ev) if available() else ev

@@ -1,0 +1,99 @@
+"""The compiled cost kernel equals the numpy batch evaluator, ordering by ordering, bit for bit.
+
+Same cases as tests/test_batch_eval.py (which ties the numpy evaluator to the scalar model): every
+hardware family, fractional spatial unrollings (mobilenetv1 59/15), memories shrunk until most
+orderings do not fit. Tolerance 0: validity, energy, both latencies and the allocation cuts of
+every fitting ordering must be identical. The compiled LOMA scan must pick the same ordering, with
+the same visit and fit counts, as the numpy batches in the reference enumeration order.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from acco.cost import kernel
+from acco.cost.batch import BatchEvaluator
+from acco.io import load_hardware, load_workload
+from acco.mapping import spatial_mapping_for
+from acco.search import lpf_list, temporal_loop_sizes
+from acco.search.loma import _code_batches, best_of_orderings
+from conftest import INPUTS
+from test_batch_eval import CASES, _shrunk
+
+def _same(a, b) -> None:
+    """Equal validity everywhere; equal costs and cuts wherever the ordering fits."""
+    assert np.array_equal(a.valid, b.valid)
+    v = a.valid
+    assert np.array_equal(a.energy[v], b.energy[v])
+    assert np.array_equal(a.latency[v], b.latency[v])
+    assert np.array_equal(a.latency0[v], b.latency0[v])
+    for op in a.cuts:
+        assert np.array_equal(a.cuts[op][v], b.cuts[op][v]), op
+
+
+def _layers(work):
+    return [ly for ly in work.layers if len(set(ly.memory_operand_links.values())) == len(ly.memory_operand_links)]
+
+
+@pytest.mark.parametrize("hw,folder,wl", CASES)
+def test_kernel_equals_numpy_on_random_orderings(hw, folder, wl):
+    acc = load_hardware(INPUTS / "hardware" / f"{hw}.yaml")
+    work = load_workload(INPUTS / "workloads" / folder / f"{wl}.yaml")
+    rng = random.Random(11)
+    n_valid = 0
+    for layer in _layers(work):
+        sm = spatial_mapping_for(layer, acc)
+        lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
+        ev = BatchEvaluator(layer, acc, sm, lpfs)
+        codes = ev.encode([rng.sample(lpfs, len(lpfs)) for _ in range(40)])
+        a, b = ev.evaluate(codes), kernel.CompiledEvaluator(ev).evaluate(codes)
+        _same(a, b)
+        n_valid += int(a.valid.sum())
+    assert n_valid > 0
+
+
+def test_kernel_equals_numpy_when_orderings_do_not_fit(meta):
+    work = load_workload(INPUTS / "workloads" / "Meta_prototype" / "fsrcnn.yaml")
+    rng = random.Random(5)
+    seen = np.zeros(2, int)
+    for factor in (1, 16, 256):
+        acc = _shrunk(meta, factor)
+        for layer in work.layers:
+            sm = spatial_mapping_for(layer, acc)
+            lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
+            ev = BatchEvaluator(layer, acc, sm, lpfs)
+            codes = ev.encode([rng.sample(lpfs, len(lpfs)) for _ in range(30)])
+            a, b = ev.evaluate(codes), kernel.CompiledEvaluator(ev).evaluate(codes)
+            _same(a, b)
+            seen += [int(a.valid.sum()), int((~a.valid).sum())]
+    assert seen.min() > 100  # both fitting and non-fitting orderings exercised
+
+
+@pytest.mark.parametrize("objective", ["energy", "latency", "edp"])
+@pytest.mark.parametrize("hw,folder,wl", [CASES[0], CASES[1], CASES[3], CASES[5]])
+def test_scan_picks_what_numpy_batches_pick(hw, folder, wl, objective):
+    acc = load_hardware(INPUTS / "hardware" / f"{hw}.yaml")
+    work = load_workload(INPUTS / "workloads" / folder / f"{wl}.yaml")
+    for layer in _layers(work)[:4]:
+        sm = spatial_mapping_for(layer, acc)
+        lpfs = lpf_list(temporal_loop_sizes(layer, sm), 6)
+        ev = BatchEvaluator(layer, acc, sm, lpfs)
+        ref = best_of_orderings(ev, _code_batches(ev, lpfs), objective)
+        got = kernel.CompiledEvaluator(ev).scan([ev.code_of[x] for x in lpfs], objective, chunk=100)
+        assert got[2:] == ref[2:]  # orderings visited, orderings that fit
+        if ref[0] is None:
+            assert got[0] is None
+            continue
+        assert np.array_equal(got[0], ref[0])
+        for op in ref[1]:
+            assert np.array_equal(got[1][op], ref[1][op])
+
+
+def test_numpy_switch(monkeypatch):
+    monkeypatch.setenv("ACCO_EVALUATOR", "numpy")
+    assert not kernel.available()
+    monkeypatch.setenv("ACCO_EVALUATOR", "")
+    assert kernel.available()
