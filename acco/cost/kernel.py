@@ -222,62 +222,32 @@ def _eval_one(
                     break
             if not (b_tmp[t, c0] <= cap):
                 valid = False
-            if lvl_top[L, t]:
-                maxfit = -1
-                for j in range(n + 1):
-                    if j >= c0 and b_tmp[t, j] <= cap:
-                        maxfit = j
-                if maxfit != n:
-                    valid = False
-                sel = min(max(maxfit, 0), n)
-                for j in range(n + 1):
-                    if j == sel:
-                        bits_l[t, j] = b_tmp[t, j]
-                        score_l[t, j] = 0
-                    else:
-                        bits_l[t, j] = _BIG
-                        score_l[t, j] = _BIG
-            else:
-                for j in range(n + 1):
-                    ok = j >= c0 and b_tmp[t, j] <= cap
-                    if ok:
-                        bits_l[t, j] = b_tmp[t, j]
-                        score_l[t, j] = Qs[j] * b_tmp[t, j]
-                    else:
-                        bits_l[t, j] = _BIG
-                        score_l[t, j] = _BIG
-        # top operands: their one choice; the others: every combination, last operand fastest,
-        # minimum summed score, ties to the last combination
+            # the positions that fit, from the current cut up (bits_l holds them as a list)
+            okn[t] = 0
+            for j in range(c0, n + 1):
+                if b_tmp[t, j] <= cap:
+                    bits_l[t, okn[t]] = j
+                    okn[t] += 1
+        # top operands take all that fits (one choice: the last fitting position; if none, the
+        # ordering is invalid); the others: every combination, last operand fastest, minimum summed
+        # score (words x the iterations above), ties to the last combination
         fixed = np.int64(0)
         nfree = 0
+        empty = False
         for t in range(nops):
+            odo[t] = 0
             if lvl_top[L, t]:
-                ch = 0
-                for j in range(n + 1):
-                    if bits_l[t, j] < _BIG:
-                        ch = j
-                        break
-                idx_buf[t] = ch
-                fixed += min(bits_l[t, ch], _BIG // 8)
+                sel = bits_l[t, okn[t] - 1] if okn[t] > 0 else 0
+                if sel != n:
+                    valid = False
+                idx_buf[t] = sel
+                fixed += min(b_tmp[t, sel], _BIG // 8)
             else:
                 nfree += 1
-        anyok = True
-        if nfree > 0:
-            # combinations where an operand's choice does not fit score _BIG and never win (the numpy
-            # evaluator's sums exceed the capacity): odometer over the fitting choices only, in the same
-            # order (last free operand fastest), keeping the last minimum
-            empty = False
-            for t in range(nops):
-                okn[t] = 0
-                odo[t] = 0
-                if lvl_top[L, t]:
-                    continue
-                for j in range(n + 1):
-                    if bits_l[t, j] < _BIG:
-                        b_tmp[t, okn[t]] = j
-                        okn[t] += 1
                 if okn[t] == 0:
                     empty = True
+        anyok = True
+        if nfree > 0:
             best = np.int64(_BIG)
             anyok = False
             if not empty:
@@ -287,15 +257,15 @@ def _eval_one(
                     for t in range(nops):
                         if lvl_top[L, t]:
                             continue
-                        j = b_tmp[t, odo[t]]
-                        tb += bits_l[t, j]
-                        ts += score_l[t, j]
+                        j = bits_l[t, odo[t]]
+                        tb += b_tmp[t, j]
+                        ts += Qs[j] * b_tmp[t, j]
                     if tb <= cap and ts <= best:
                         best = ts
                         anyok = True
                         for t in range(nops):
                             if not lvl_top[L, t]:
-                                idx_buf[t] = b_tmp[t, odo[t]]
+                                idx_buf[t] = bits_l[t, odo[t]]
                     # advance: last free operand fastest
                     t = nops - 1
                     while t >= 0:
