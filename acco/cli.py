@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_onnx_parser(sub)
     from acco.depthfirst.cli import add_stack_parser
     add_stack_parser(sub)
+    from acco.reports.realtime_cli import add_realtime_parser
+    add_realtime_parser(sub)
     return parser
 
 
