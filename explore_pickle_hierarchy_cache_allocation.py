@@ -2,6 +2,7 @@
 
     python explore_pickle_hierarchy_cache_allocation.py [--sweep inputs/sweeps/default.yaml] [--out outputs]
         [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto]
+        [--clock-mhz F (--hop-ms T | --frame-rate-hz R) [--act-budget-mib X] [--weight-budget-mib X]]
 
 Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) and writes OUT/step3/.
 """
@@ -34,7 +35,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-baselines", action="store_true", help="skip the baselines (they run the mapper)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--no-pareto", action="store_true", help="skip the whole-network Pareto front (costly on large grids)")
+    rt = p.add_argument_group("real-time budgets (default: the sweep's step3 keys; docs/pipeline.md)")
+    rt.add_argument("--clock-mhz", type=float, default=None, metavar="F", help="accelerator clock (MHz)")
+    per = rt.add_mutually_exclusive_group()
+    per.add_argument("--hop-ms", type=float, default=None, metavar="T", help="period of one new input time step (ms)")
+    per.add_argument("--frame-rate-hz", type=float, default=None, metavar="R", help="new input time steps per second")
+    rt.add_argument("--act-budget-mib", type=float, default=None, metavar="X", help="on-chip activation budget (MiB)")
+    rt.add_argument("--weight-budget-mib", type=float, default=None, metavar="X", help="on-chip weight budget (MiB)")
     return p
+
+
+def _budget(args: argparse.Namespace, sweep: Any) -> Any:
+    """The real-time budget from the command line, else the sweep's step3 keys; None when no clock and period."""
+    from acco.reports.realtime_cli import budget_from_args
+
+    s3 = sweep.step3
+    ns = argparse.Namespace(
+        clock_mhz=args.clock_mhz if args.clock_mhz is not None else s3.clock_mhz,
+        hop_ms=args.hop_ms if (args.hop_ms is not None or args.frame_rate_hz is not None) else s3.hop_ms,
+        frame_rate_hz=args.frame_rate_hz,
+        act_budget_mib=args.act_budget_mib if args.act_budget_mib is not None else s3.act_budget_mib,
+        weight_budget_mib=args.weight_budget_mib if args.weight_budget_mib is not None else s3.weight_budget_mib,
+    )
+    if ns.clock_mhz is None and ns.hop_ms is None and ns.frame_rate_hz is None:
+        return None
+    if ns.clock_mhz is None:
+        raise InputError("command line", "--clock-mhz", "a clock frequency with --hop-ms/--frame-rate-hz (or step3.clock_mhz)")
+    if ns.hop_ms is None and ns.frame_rate_hz is None:
+        raise InputError("command line", "--hop-ms", "a period (or --frame-rate-hz, or step3.hop_ms) with the clock")
+    return budget_from_args(ns)
 
 
 def _thresholds(args: argparse.Namespace, sweep: Any) -> float | dict[str, float]:
@@ -87,8 +116,23 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) / "step3"
     out.mkdir(parents=True, exist_ok=True)
     th = _thresholds(args, sweep)
-    alloc = allocate(ranges, sweep.cut_max, th, _forced(ranges, sweep), pareto=not args.no_pareto)
+    budget = _budget(args, sweep)
+    forced = _forced(ranges, sweep)
+    alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto)
     files = alloc.write(out)
+    if budget is not None:
+        from acco.reports.realtime import plot_realtime, realtime_report
+
+        rt = realtime_report(ranges, sweep.cut_max, budget, th, forced)
+        files += rt.write(out)
+        if not args.no_plots:
+            files += plot_realtime(rt, out)
+        cols = ["hardware", "workload", "feasible", "energy_per_step_pJ", "latency_per_step_cc", "startup_delay_ms",
+                "act_peak_MiB", "max_frame_rate_Hz", "latency_miss_x", "act_miss_MiB", "strategy"]
+        with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 90):
+            print(f"real time ({budget.clock_mhz:g} MHz, a time step every {budget.hop_ms:g} ms = "
+                  f"{budget.deadline_cc:,.0f} cycles):")
+            print(rt.summary[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
 
     ratios = None
     if not args.no_baselines:

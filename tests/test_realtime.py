@@ -153,6 +153,14 @@ def test_cli_on_a_tiny_step1_run(tmp_path: Path):
     assert r.returncode == 0, r.stderr[-2000:]
     s2 = pd.read_csv(tmp_path / "rt2" / "realtime.csv")
     assert not bool(s2.feasible.item()) and s2.latency_miss_x.item() == pytest.approx(2.0)
+    # Step 3 with the same budget (flags) answers the same from Step 2's table
+    for script, extra in (("explore_pickle_compile_readings.py", []),
+                          ("explore_pickle_hierarchy_cache_allocation.py", ["--no-baselines", "--no-plots", "--clock-mhz", "200", "--hop-ms", "10"])):
+        r = subprocess.run([sys.executable, str(ROOT / script), "--sweep", str(sw), "--out", str(out), *extra],
+                           cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+    s3 = pd.read_csv(out / "step3" / "realtime.csv")
+    assert s3.strategy.item() == s.strategy.item() and s3.energy_per_step_pJ.item() == s.energy_per_step_pJ.item()
 
 
 @pytest.mark.parametrize("args, field", [

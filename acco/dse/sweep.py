@@ -53,6 +53,12 @@ class Step3Settings:
     """Step-3 options of a sweep: the on-chip rule's threshold (MiB; the original's 1.0) or `hardware`."""
 
     threshold_mib: float | None = 1.0  # None = the hardware's activation buffer size
+    # real-time budgets (docs/pipeline.md, "Real-time budgets"): with a clock and a period, Step 3 also
+    # answers which strategy keeps up with the stream at the least energy
+    clock_mhz: float | None = None
+    hop_ms: float | None = None  # period of one new input time step (or frame_rate_hz in the file)
+    act_budget_mib: float | None = None
+    weight_budget_mib: float | None = None
 
 
 @dataclass(frozen=True)
@@ -239,14 +245,34 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
     step3 = Step3Settings()
     s_f = root_f.child("step3")
     if not s_f.missing:
-        s_f.mapping("a step3 mapping (threshold_mib)", (), ("threshold_mib",))
+        keys = ("threshold_mib", "clock_mhz", "hop_ms", "frame_rate_hz", "act_budget_mib", "weight_budget_mib")
+        s_f.mapping(f"a step3 mapping ({', '.join(keys)})", (), keys)
+        s3: dict[str, Any] = {}
         th = s_f.child("threshold_mib")
         if not th.missing:
             if th.value == "hardware":
-                step3 = Step3Settings(None)
+                s3["threshold_mib"] = None
             else:
-                v = th.nonneg_number("a size in MiB, or 'hardware' (the activation buffer's size)")
-                step3 = Step3Settings(v)
+                s3["threshold_mib"] = th.nonneg_number("a size in MiB, or 'hardware' (the activation buffer's size)")
+        for k, what in (("clock_mhz", "a positive clock frequency in MHz"), ("hop_ms", "a positive period in ms"),
+                        ("frame_rate_hz", "a positive frame rate in Hz")):
+            f = s_f.child(k)
+            if not f.missing:
+                v = f.nonneg_number(what)
+                if v <= 0:
+                    raise f.error(what)
+                s3[k] = v
+        if "hop_ms" in s3 and "frame_rate_hz" in s3:
+            raise s_f.child("frame_rate_hz").error("either hop_ms or frame_rate_hz, not both")
+        if "frame_rate_hz" in s3:
+            s3["hop_ms"] = 1000.0 / s3.pop("frame_rate_hz")
+        if ("clock_mhz" in s3) != ("hop_ms" in s3):
+            raise s_f.child("clock_mhz" if "clock_mhz" not in s3 else "hop_ms").error(
+                "clock_mhz together with hop_ms (or frame_rate_hz): the real-time deadline needs both")
+        for k in ("act_budget_mib", "weight_budget_mib"):
+            if not s_f.child(k).missing:
+                s3[k] = s_f.child(k).nonneg_number("a non-negative size in MiB")
+        step3 = Step3Settings(**s3)
 
     if check_inputs:
         _check_inputs(inputs_root, hardware, workloads, cut_fields)

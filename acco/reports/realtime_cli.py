@@ -110,9 +110,10 @@ def cmd_realtime(args: argparse.Namespace) -> int:
     if not args.no_plots:
         files += plot_realtime(rep, out)
     b = budget
+    mib = lambda v: "none" if v is None else f"{v:g} MiB"  # noqa: E731
     print(f"real time: clock {b.clock_mhz:g} MHz, one new time step every {b.hop_ms:g} ms -> deadline "
-          f"{b.deadline_cc:,.0f} cycles per step; budgets: activations {b.act_budget_mib or 'none'} MiB, "
-          f"weights {b.weight_budget_mib or 'none'} MiB")
+          f"{b.deadline_cc:,.0f} cycles per step; budgets: activations {mib(b.act_budget_mib)}, "
+          f"weights {mib(b.weight_budget_mib)}")
     cols = ["hardware", "workload", "feasible", "energy_per_step_pJ", "latency_per_step_cc", "startup_delay_ms",
             "act_peak_MiB", "weight_MiB", "max_frame_rate_Hz", "latency_miss_x", "act_miss_MiB", "weight_miss_MiB", "strategy"]
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 90):
