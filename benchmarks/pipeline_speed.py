@@ -85,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-steps23", action="store_true", help="skip Steps 2 and 3")
     args = p.parse_args(argv)
 
+    t0 = time.process_time()
+    from acco.cost import kernel
+
+    if kernel.available():  # one-off per process, not per configuration: numba import + compiled kernel load
+        from acco.io import load_hardware, load_workload
+        from acco.search import LomaConfig, loma
+
+        loma(load_workload(ROOT / "inputs/workloads/Meta_prototype/fsrcnn.yaml").layers[0],
+             load_hardware(ROOT / "inputs/hardware/Meta_prototype_DF.yaml"), LomaConfig(lpf_limit=2))
+    print(f"one-off start-up per process (numba import, compiled cost kernel load/compile): {time.process_time() - t0:.2f} s CPU")
     cold, warm, searches = configuration_seconds()
     print("configuration Meta_prototype_DF / stftCNN-1x / 4x4 / fully cached / cut_max 0 / lpf 6:")
     print(f"  cold mapper cache  {cold:7.3f} s CPU ({searches} searches)")
