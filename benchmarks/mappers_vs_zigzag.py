@@ -411,6 +411,30 @@ def build_table(
 EXPLAIN_REL = 1e-9  # relative tolerance for "applying the documented differences reproduces ZigZag"
 
 
+class _ZigZagRows:
+    """Per benchmark row: ACCO's loading of the row's ZigZag files (cached per case) and ZigZag's chosen mapping."""
+
+    def __init__(self, cases: list[Case], zz: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+        self.by_case = {(c.hardware, c.workload): c for c in cases}
+        self.zz = zz
+        self.loaded: dict[tuple[str, str], Any] = {}
+
+    def layer_and_mapping(self, r: Any, engine: str) -> tuple[Any, Any, Any]:
+        """(ACCO layer, ACCO accelerator, ZigZag's temporal mapping of that layer by `engine`)."""
+        from acco.io import zigzag as zz_io
+        from peers.zigzag_terms import parse_zigzag_temporal_mapping
+
+        case = self.by_case[(r.hardware, r.workload)]
+        key = (case.hardware, case.workload)
+        if key not in self.loaded:
+            acc = zz_io.load_zigzag_hardware(case.hardware_file)
+            wl = zz_io.load_zigzag_workload(case.workload_file, case.mapping_file, acc)
+            self.loaded[key] = (acc, {lay.id: lay for lay in wl.layers})
+        acc, layers = self.loaded[key]
+        zlay = next(x for x in self.zz[(r.hardware, r.workload, engine)]["layers"] if x["id"] == r.layer)
+        return layers[r.layer], acc, parse_zigzag_temporal_mapping(zlay["temporal_mapping"])
+
+
 def explain_rows(
     df: Any,
     cases: list[Case],
@@ -433,25 +457,18 @@ def explain_rows(
     Also updates ``df.status`` of the outliers and adds the columns to ``df``."""
     import pandas as pd
 
-    from acco.io import zigzag as zz_io
-    from peers.zigzag_terms import RULES, explain, parse_zigzag_temporal_mapping
+    from peers.zigzag_terms import RULES, explain
 
     loma = df[(df.engine == "loma") & df.zz_energy.notna() & df.acco_energy.notna()]
     if which == "outliers":
         loma = loma[(loma.energy_ratio - 1).abs() > LOMA_ENERGY_TOLERANCE]
     by_case = {(c.hardware, c.workload): c for c in cases}
-    loaded: dict[tuple[str, str], Any] = {}
+    zrows = _ZigZagRows(cases, zz)
     rows = []
     for idx, r in loma.iterrows():
         case = by_case[(r.hardware, r.workload)]
-        if (case.hardware, case.workload) not in loaded:
-            acc = zz_io.load_zigzag_hardware(case.hardware_file)
-            wl = zz_io.load_zigzag_workload(case.workload_file, case.mapping_file, acc)
-            loaded[(case.hardware, case.workload)] = (acc, {lay.id: lay for lay in wl.layers})
-        acc, layers = loaded[(case.hardware, case.workload)]
-        zlay = next(x for x in zz[(r.hardware, r.workload, "loma")]["layers"] if x["id"] == r.layer)
-        tm = parse_zigzag_temporal_mapping(zlay["temporal_mapping"])
-        e = explain(layers[r.layer], acc, tm)
+        layer, acc, tm = zrows.layer_and_mapping(r, "loma")
+        e = explain(layer, acc, tm)
         rec: dict[str, Any] = {"index": idx, "acco_on_zz_map": e.acco.total}
         deltas = e.rule_deltas()
         for rule in RULES:
@@ -461,7 +478,7 @@ def explain_rows(
         rec["explained"] = abs(rec["residual"]) <= EXPLAIN_REL * r.zz_energy
         rec["rules"] = "+".join(k for k in RULES if abs(deltas[k]) > EXPLAIN_REL * r.zz_energy)
         acco_tm = ac.get((r.hardware, r.workload, "loma", r.layer), {}).get("temporal_mapping")
-        rec["zz_model_acco_map"] = explain(layers[r.layer], acc, acco_tm).zigzag391 if acco_tm else math.nan
+        rec["zz_model_acco_map"] = explain(layer, acc, acco_tm).zigzag391 if acco_tm else math.nan
         if verify:
             rec["terms_max_word_diff"] = _verify_terms(case, r.layer, tm, e.steps[-1][1].words, args)
         rows.append(rec)
@@ -482,23 +499,14 @@ def judge_salsa(df: Any, cases: list[Case], zz: dict[tuple[str, str, str], dict[
     cannot say which search found the better mapping. ``acco_on_zz_salsa_map`` is ACCO's model on
     ZigZag-SALSA's chosen mapping; ``salsa_at_or_below`` is ACCO-SALSA's energy <= it (relative 1e-9).
     Adds both columns to ``df`` and returns the SALSA rows."""
-    from acco.io import zigzag as zz_io
-    from peers.zigzag_terms import explain, parse_zigzag_temporal_mapping
+    from peers.zigzag_terms import explain
 
     rows = df[(df.engine == "salsa") & df.zz_energy.notna() & df.acco_energy.notna()]
-    by_case = {(c.hardware, c.workload): c for c in cases}
-    loaded: dict[tuple[str, str], Any] = {}
+    zrows = _ZigZagRows(cases, zz)
     df["acco_on_zz_salsa_map"] = math.nan
     df["salsa_at_or_below"] = None
     for idx, r in rows.iterrows():
-        case = by_case[(r.hardware, r.workload)]
-        if (case.hardware, case.workload) not in loaded:
-            acc = zz_io.load_zigzag_hardware(case.hardware_file)
-            wl = zz_io.load_zigzag_workload(case.workload_file, case.mapping_file, acc)
-            loaded[(case.hardware, case.workload)] = (acc, {lay.id: lay for lay in wl.layers})
-        acc, layers = loaded[(case.hardware, case.workload)]
-        zlay = next(x for x in zz[(r.hardware, r.workload, "salsa")]["layers"] if x["id"] == r.layer)
-        e = explain(layers[r.layer], acc, parse_zigzag_temporal_mapping(zlay["temporal_mapping"])).acco.total
+        e = explain(*zrows.layer_and_mapping(r, "salsa")).acco.total
         df.at[idx, "acco_on_zz_salsa_map"] = e
         df.at[idx, "salsa_at_or_below"] = bool(r.acco_energy <= e * (1 + EXPLAIN_REL))
     return df[df.engine == "salsa"]
