@@ -12,5 +12,6 @@ if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.lock
   .venv/bin/python -m pip install --quiet --no-deps -e .
+  .venv/bin/python -m acco.cost.kernel  # compile the cost kernel once (numba caches it)
   touch "$stamp"
 fi
