@@ -26,6 +26,7 @@ from acco.reports.allocate import (
     Choice,
     CutSet,
     GroupSearch,
+    _bool,
     _group_rows,
     cut_text,
     groups_of,
@@ -123,13 +124,9 @@ def _warmup_rows(rows: pd.DataFrame) -> dict[tuple, pd.Series]:
     for _, r in t.iterrows():
         cb = None if pd.isna(r["cut_before"]) else int(r["cut_before"])
         ca = None if pd.isna(r["cut_after"]) else int(r["cut_after"])
-        opt = (int(r["tile_x"]), int(r["tile_y"]), _b(r["h_cache"]), _b(r["v_cache"]), str(r["target"]))
+        opt = (int(r["tile_x"]), int(r["tile_y"]), _bool(r["h_cache"]), _bool(r["v_cache"]), str(r["target"]))
         out[((cb, ca), opt)] = r
     return out
-
-
-def _b(v: object) -> bool:
-    return v.strip().lower() == "true" if isinstance(v, str) else bool(v)
 
 
 @dataclass(frozen=True)
