@@ -104,15 +104,14 @@ def run_step2(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from acco.dse.sweep import load_sweep
-    from acco.reports.compile import compile_tables, write_tables
+    from acco.reports.compile import compile_to_disk
 
     sweep = load_sweep(args.sweep)
     if not (Path(args.out) / "step1").is_dir():
         raise InputError(str(Path(args.out) / "step1"), "", "the results folder of Step 1 (run DfStackCutAndXform_mp_misc.py first)", "no such folder")
-    t = compile_tables(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
-    d = write_tables(t, args.out)
+    t, n_layers = compile_to_disk(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
+    d = Path(args.out) / "step2"
     n = t.ranges["scenario_id"].nunique() if len(t.ranges) else 0
-    n_layers = len(t.layers) if t.layers is not None else 0
     print(f"step 2: {n} scenarios, {len(t.ranges)} range rows, {n_layers} layer rows -> {d}/")
     if len(t.missing):
         print(f"  {len(t.missing)} scenarios have no result (see {d}/missing.csv):", file=sys.stderr)

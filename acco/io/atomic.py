@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 
 def _umask() -> int:
@@ -19,15 +21,17 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder, fsync and rename (mode as by umask)."""
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file to write `path` in pieces: a temporary file in the same folder, fsynced and renamed
+    onto `path` when the block ends without an exception (removed otherwise); mode as by umask."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -37,4 +41,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
-__all__ = ["atomic_write_bytes"]
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` via a temporary file in the same folder, fsync and rename (mode as by umask)."""
+    with atomic_writer(path) as f:
+        f.write(data)
+
+
+__all__ = ["atomic_write_bytes", "atomic_writer"]

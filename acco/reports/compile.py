@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pandas as pd
 from tqdm import tqdm
@@ -91,15 +91,11 @@ def result_rows(res: ScenarioResult, layers: bool = True, ranges: set | None = N
     return r_rows, l_rows, e_rows
 
 
-def compile_tables(sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True) -> Tables:
-    """Read the Step-1 results of every scenario of `sweep` under `out/step1/` into tables (`layers`: the per-layer one too)."""
+def _scan(sweep: Sweep, out: str | os.PathLike[str], progress: bool, layers: bool, missing: list[tuple]) -> Iterator[tuple[list, list]]:
+    """(ranges rows, layers rows) of every scenario of `sweep` with a result, in sweep order; the others go to `missing`."""
     step1 = Path(out) / "step1"
-    scenarios = expand(sweep)
-    r_rows: list[tuple] = []
-    l_rows: list[tuple] = []
-    missing: list[tuple] = []
     failed_ids = {f.get("scenario_id"): f for f in iter_failures(step1)} if step1.exists() else {}
-    for sc in tqdm(scenarios, desc="step 2", unit="scenario", disable=not progress):
+    for sc in tqdm(expand(sweep), desc="step 2", unit="scenario", disable=not progress):
         p = result_path(step1, sc)
         if not p.exists():
             f = failed_ids.get(sc.id)
@@ -111,16 +107,71 @@ def compile_tables(sweep: Sweep, out: str | os.PathLike[str], progress: bool = T
             missing.append((sc.id, "unreadable", str(e)))
             continue
         a, b, _ = result_rows(res, layers)
+        yield a, b
+
+
+def _failures(sweep: Sweep, out: str | os.PathLike[str]) -> pd.DataFrame:
+    step1 = Path(out) / "step1"
+    failed = {f.get("scenario_id"): f for f in iter_failures(step1)} if step1.exists() else {}
+    sweep_ids = {sc.id for sc in expand(sweep)}
+    rows = [(k, failed[k].get("message", "")) for k in sorted(failed) if k in sweep_ids]
+    return pd.DataFrame(rows, columns=["scenario_id", "message"])
+
+
+def _missing(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["scenario_id", "status", "message"])
+
+
+def compile_tables(sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True) -> Tables:
+    """Read the Step-1 results of every scenario of `sweep` under `out/step1/` into tables (`layers`: the per-layer one too)."""
+    r_rows: list[tuple] = []
+    l_rows: list[tuple] = []
+    missing: list[tuple] = []
+    for a, b in _scan(sweep, out, progress, layers, missing):
         r_rows += a
         l_rows += b
-    sweep_ids = {sc.id for sc in scenarios}
-    fail_rows = [(k, failed_ids[k].get("message", "")) for k in sorted(failed_ids) if k in sweep_ids]
     return Tables(
         _frame(r_rows, RANGE_COLUMNS),
         _frame(l_rows, LAYER_COLUMNS) if layers else None,
-        pd.DataFrame(missing, columns=["scenario_id", "status", "message"]),
-        pd.DataFrame(fail_rows, columns=["scenario_id", "message"]),
+        _missing(missing),
+        _failures(sweep, out),
     )
+
+
+#: scenarios whose per-layer rows are turned into CSV text at a time by `compile_to_disk`
+LAYER_CHUNK = 64
+
+
+def compile_to_disk(sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True) -> tuple[Tables, int]:
+    """`compile_tables` + `write_tables` with the per-layer table streamed to `out/step2/layers.csv` chunk by
+    chunk (the same bytes, bounded memory: the paper grid has millions of layer rows). Returns the tables
+    without `layers` and the number of layer rows written."""
+    from acco.io.atomic import atomic_writer
+
+    d = Path(out) / "step2"
+    r_rows: list[tuple] = []
+    missing: list[tuple] = []
+    n_layers = 0
+    scan = _scan(sweep, out, progress, layers, missing)
+    if layers:
+        with atomic_writer(d / "layers.csv") as f:
+            pending: list[tuple] = []
+            header = True
+            for i, (a, b) in enumerate(scan, 1):
+                r_rows += a
+                pending += b
+                if i % LAYER_CHUNK == 0:
+                    f.write(_frame(pending, LAYER_COLUMNS).to_csv(index=False, header=header, lineterminator="\n").encode())
+                    n_layers += len(pending)
+                    pending, header = [], False
+            f.write(_frame(pending, LAYER_COLUMNS).to_csv(index=False, header=header, lineterminator="\n").encode())
+            n_layers += len(pending)
+    else:
+        for a, _ in scan:
+            r_rows += a
+    t = Tables(_frame(r_rows, RANGE_COLUMNS), None, _missing(missing), _failures(sweep, out))
+    write_tables(t, out)
+    return t, n_layers
 
 
 def _frame(rows: Iterable[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -169,4 +220,4 @@ def read_ranges(out: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-__all__ = ["ENERGY_COLUMNS", "KEY_COLUMNS", "LAYER_COLUMNS", "RANGE_COLUMNS", "Tables", "compile_tables", "layer_energy_of", "read_ranges", "write_tables"]
+__all__ = ["ENERGY_COLUMNS", "KEY_COLUMNS", "LAYER_COLUMNS", "RANGE_COLUMNS", "Tables", "compile_tables", "compile_to_disk", "layer_energy_of", "read_ranges", "write_tables"]
