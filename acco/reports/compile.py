@@ -142,36 +142,85 @@ def compile_tables(sweep: Sweep, out: str | os.PathLike[str], progress: bool = T
 LAYER_CHUNK = 64
 
 
-def compile_to_disk(sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True) -> tuple[Tables, int]:
-    """`compile_tables` + `write_tables` with the per-layer table streamed to `out/step2/layers.csv` chunk by
-    chunk (the same bytes, bounded memory: the paper grid has millions of layer rows). Returns the tables
-    without `layers` and the number of layer rows written."""
+def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> tuple[list[tuple], bytes, int, list[tuple]]:
+    """One chunk of scenarios (a worker's job): ranges rows, the per-layer rows as CSV text, their count,
+    and the scenarios without a usable result (id, status, message; status None = no file)."""
+    scenarios, step1, layers, header = job
+    r_rows: list[tuple] = []
+    l_rows: list[tuple] = []
+    missing: list[tuple] = []
+    for sc in scenarios:
+        p = result_path(Path(step1), sc)
+        if not p.exists():
+            missing.append((sc.id, None, ""))
+            continue
+        try:
+            res = load_result(p)
+        except ResultFileError as e:
+            missing.append((sc.id, "unreadable", str(e)))
+            continue
+        a, b, _ = result_rows(res, layers)
+        r_rows += a
+        l_rows += b
+    text = _frame(l_rows, LAYER_COLUMNS).to_csv(index=False, header=header, lineterminator="\n").encode() if layers else b""
+    return r_rows, text, len(l_rows), missing
+
+
+def compile_to_disk(
+    sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True, jobs: int | None = None
+) -> tuple[Tables, int]:
+    """`compile_tables` + `write_tables`, the same bytes, with bounded memory and in parallel: chunks of
+    `LAYER_CHUNK` scenarios are read by `jobs` processes (default: the CPUs) in sweep order and the per-layer
+    table is streamed to `out/step2/layers.csv` chunk by chunk. Returns the tables without `layers` and the
+    number of layer rows written."""
+    from concurrent.futures import ProcessPoolExecutor
+
     from acco.io.atomic import atomic_writer
 
-    d = Path(out) / "step2"
+    step1 = Path(out) / "step1"
+    scenarios = expand(sweep)
+    chunks = [scenarios[i:i + LAYER_CHUNK] for i in range(0, len(scenarios), LAYER_CHUNK)] or [[]]
+    work = [(c, str(step1), layers, i == 0) for i, c in enumerate(chunks)]
+    jobs = min(jobs or os.cpu_count() or 1, len(chunks))
+    failed_ids = {f.get("scenario_id"): f for f in iter_failures(step1)} if step1.exists() else {}
     r_rows: list[tuple] = []
     missing: list[tuple] = []
     n_layers = 0
-    scan = _scan(sweep, out, progress, layers, missing)
-    if layers:
-        with atomic_writer(d / "layers.csv") as f:
-            pending: list[tuple] = []
-            header = True
-            for i, (a, b) in enumerate(scan, 1):
+    bar = tqdm(total=len(scenarios), desc="step 2", unit="scenario", disable=not progress)
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        results = pool.map(_chunk, work) if pool else map(_chunk, work)
+        with atomic_writer(Path(out) / "step2" / "layers.csv") if layers else _nowhere() as f:
+            for (c, *_), (a, text, n, miss) in zip(work, results):
                 r_rows += a
-                pending += b
-                if i % LAYER_CHUNK == 0:
-                    f.write(_frame(pending, LAYER_COLUMNS).to_csv(index=False, header=header, lineterminator="\n").encode())
-                    n_layers += len(pending)
-                    pending, header = [], False
-            f.write(_frame(pending, LAYER_COLUMNS).to_csv(index=False, header=header, lineterminator="\n").encode())
-            n_layers += len(pending)
-    else:
-        for a, _ in scan:
-            r_rows += a
+                f.write(text)
+                n_layers += n
+                for sid, status, msg in miss:
+                    if status is None:
+                        fl = failed_ids.get(sid)
+                        status, msg = ("failed", fl["message"]) if fl else ("not run", "")
+                    missing.append((sid, status, msg))
+                bar.update(len(c))
+    finally:
+        bar.close()
+        if pool:
+            pool.shutdown()
     t = Tables(_frame(r_rows, RANGE_COLUMNS), None, _missing(missing), _failures(sweep, out))
     write_tables(t, out)
     return t, n_layers
+
+
+class _nowhere:
+    """A context manager whose file swallows what is written (no per-layer table asked for)."""
+
+    def __enter__(self) -> "_nowhere":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, data: bytes) -> int:
+        return len(data)
 
 
 def _frame(rows: Iterable[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
