@@ -292,3 +292,16 @@ def test_surely_dominated_by_never_flags_a_non_dominated_point():
         exact = ((g.a[None, :] <= x.a[:, None]) & (g.b[None, :] <= x.b[:, None]) & (g.p[None, :] <= x.p[:, None])).any(axis=1)
         assert not (got & ~exact).any()
         assert got.sum() > 0.5 * exact.sum()
+
+
+def test_several_processes_give_the_same_tables(monkeypatch):
+    """Large tables are searched one process per (group, view); the tables must not depend on it."""
+    import acco.reports.allocate as alloc_mod
+
+    df = pd.concat([synthetic(s).assign(workload=f"w{s}") for s in (1, 2, 3)], ignore_index=True)
+    one = allocate(df, cut_max=2, threshold_mib=1.0, jobs=1)
+    monkeypatch.setattr(alloc_mod, "PARALLEL_ROWS", 0)
+    two = allocate(df, cut_max=2, threshold_mib=1.0, jobs=2)
+    for name in ("strategies", "strategy_ranges", "best", "pareto"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert len(a) > 0 and a.equals(b), name

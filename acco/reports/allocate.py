@@ -33,6 +33,7 @@ The footprint is compared in exact bits (Σ peak bits < threshold_MiB · 2^23), 
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -612,12 +613,14 @@ def allocate(
     forced: Mapping[tuple, Sequence[CutSet]] | None = None,
     views: Sequence[str] = VIEWS,
     pareto: bool = True,
+    jobs: int | None = None,
 ) -> Allocation:
     """Run the exact Step-3 search on a Step-2 `ranges.csv` table, per group and view.
 
     `threshold_mib`: the on-chip rule's threshold in MiB, one for all or per hardware name.
     `forced`: per group key, the forced cut sets (one per weight-overflow pass); default inferred.
     `pareto`: also the whole-network Pareto front (exact, but the costly part on large grids).
+    `jobs`: processes for large tables (default: the CPUs); the tables do not depend on it.
     """
     if "cuts" in ranges.columns:
         ranges = ranges.assign(cuts=ranges["cuts"].fillna("").astype(str))
@@ -625,31 +628,60 @@ def allocate(
     r_rows: list[tuple] = []
     b_rows: list[tuple] = []
     p_rows: list[tuple] = []
+    work = []
     for key in groups_of(ranges):
         rows = _group_rows(ranges, key)
         th = threshold_mib[str(key[0])] if isinstance(threshold_mib, Mapping) else threshold_mib
         for view in views:
-            vt = view_table(rows, view)
-            if not vt.ranges:
-                continue
-            gs = GroupSearch(vt, cut_max, th * MIB_BITS, None if forced is None else forced.get(key))
-            sets = gs.cut_sets()
-            results = [gs.run(c) for c in sets]
-            for m in METRICS:
-                per = [r.best[m] for r in results]
-                for c in per:
-                    s_rows.append(_strategy_row(key, view, m, vt, c, th))
-                    r_rows += _range_rows(key, view, m, vt, c)
-                if per:
-                    b_rows.append(_strategy_row(key, view, m, vt, min(per, key=lambda x: metric_key(m, x)), th))
-            for c in gs.pareto(sets) if pareto else ():
-                p_rows.append(key + (view, cut_text(c.cuts), len(c.options), c.energy, c.latency, c.edp, c.peak_bits / MIB_BITS, c.onchip, th, strategy_text(vt, c)))
+            work.append((key, rows, view, cut_max, th, None if forced is None else forced.get(key), pareto))
+    jobs = min(jobs or os.cpu_count() or 1, len(work))
+    if jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            parts = list(pool.map(_group_view, work))
+    else:
+        parts = [_group_view(w) for w in work]
+    for a, b, c, d in parts:  # in (group, view) order whatever the number of processes
+        s_rows += a
+        r_rows += b
+        b_rows += c
+        p_rows += d
     return Allocation(
         pd.DataFrame(s_rows, columns=list(STRATEGY_COLUMNS)),
         pd.DataFrame(r_rows, columns=list(RANGE_PICK_COLUMNS)),
         pd.DataFrame(b_rows, columns=list(STRATEGY_COLUMNS)),
         pd.DataFrame(p_rows, columns=list(PARETO_COLUMNS)),
     )
+
+
+#: ranges tables at least this long are searched by several processes (smaller ones: not worth starting them)
+PARALLEL_ROWS = 20_000
+
+
+def _group_view(job: tuple) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
+    """The Step-3 search of one group in one view: strategy, range-pick, best and Pareto rows."""
+    key, rows, view, cut_max, th, forced_sets, pareto = job
+    s_rows: list[tuple] = []
+    r_rows: list[tuple] = []
+    b_rows: list[tuple] = []
+    p_rows: list[tuple] = []
+    vt = view_table(rows, view)
+    if not vt.ranges:
+        return s_rows, r_rows, b_rows, p_rows
+    gs = GroupSearch(vt, cut_max, th * MIB_BITS, forced_sets)
+    sets = gs.cut_sets()
+    results = [gs.run(c) for c in sets]
+    for m in METRICS:
+        per = [r.best[m] for r in results]
+        for c in per:
+            s_rows.append(_strategy_row(key, view, m, vt, c, th))
+            r_rows += _range_rows(key, view, m, vt, c)
+        if per:
+            b_rows.append(_strategy_row(key, view, m, vt, min(per, key=lambda x: metric_key(m, x)), th))
+    for c in gs.pareto(sets) if pareto else ():
+        p_rows.append(key + (view, cut_text(c.cuts), len(c.options), c.energy, c.latency, c.edp, c.peak_bits / MIB_BITS, c.onchip, th, strategy_text(vt, c)))
+    return s_rows, r_rows, b_rows, p_rows
 
 
 def _strategy_row(key: tuple, view: str, metric: str, vt: ViewTable, c: Choice, th: float) -> tuple:
