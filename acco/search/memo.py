@@ -146,6 +146,11 @@ class MappingCache:
         self.new: list[tuple] = []
         #: shard files of a cache folder already merged into `entries` (by path)
         self.loaded_shards: set[str] = set()
+        #: answers by (layer number, accelerator number, config) (see `best_mapping`), the
+        #: DoesNotFit entries of other (layer id, accelerator name) pairs, and relabelled answers
+        self._fast: dict[tuple, Any] = {}
+        self._no_fit: dict[tuple, tuple] = {}
+        self._relabelled: dict[tuple, SearchResult] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -153,6 +158,13 @@ class MappingCache:
     def update(self, other: "MappingCache | dict[tuple, SearchResult]") -> None:
         """Merge entries found elsewhere (e.g. returned by a worker process)."""
         self.entries.update(other.entries if isinstance(other, MappingCache) else other)
+        self._forget_fast()
+
+    def _forget_fast(self) -> None:
+        """Drop the look-up shortcuts (after `entries` may have changed other than by adding)."""
+        self._fast.clear()
+        self._no_fit.clear()
+        self._relabelled.clear()
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Persist atomically (temporary file in the same folder, then rename)."""
@@ -252,30 +264,86 @@ def best_mapping(layer: Layer, acc: Accelerator, config: Any, cache: MappingCach
 
     A cached answer is returned with the layer's own id filled in, so identical layers of
     different networks share one search. A search that raised DoesNotFit is remembered too and
-    raises the same error again (when the layer id and accelerator name its message names are the
-    same). `cache=None` disables memoisation.
+    raises the same error again; its message names the layer id and the accelerator, so it is
+    remembered per (layer id, accelerator name) (the first one under the canonical key, others
+    under `(NO_FIT, key, layer id, accelerator name)`). `cache=None` disables memoisation.
+
+    Repeated look-ups of the same layer and accelerator objects skip building and hashing the
+    canonical key: both carry a process-wide number of their canonical part (`_layer_token`,
+    `_acc_token`), and the cache keeps the answers by (layer number, accelerator number, config).
     """
     if cache is None:
         return config.search(layer, acc)
-    key = cache_key(layer, acc, config)
-    hit = cache.entries.get(key)
-    if hit is not None:
-        if type(hit) is tuple:  # a search that found nothing that fits: (tag, layer id, accelerator name, args)
-            if hit[1] == layer.id and hit[2] == acc.name:  # the message names both: otherwise search again
-                cache.hits += 1
-                raise DoesNotFit(*hit[3])
-        else:
-            cache.hits += 1
-            if hit.cost.layer_id != layer.id:
-                hit = replace(hit, cost=replace(hit.cost, layer_id=layer.id))
-            return hit
+    fk = (_layer_token(layer), _acc_token(acc), config)
+    hit = cache._fast.get(fk)
+    if hit is None:
+        key = cache_key(layer, acc, config)
+        hit = cache.entries.get(key)
+        if hit is None:
+            return _search(layer, acc, config, cache, key, fk)
+        cache._fast[fk] = hit
+    if type(hit) is tuple:  # a search that found nothing that fits: (tag, layer id, accelerator name, args)
+        if hit[1] != layer.id or hit[2] != acc.name:  # the message names both: look for this pair's own entry
+            hit = cache._no_fit.get((fk, layer.id, acc.name))
+            if hit is None:
+                key = cache_key(layer, acc, config)
+                hit = cache.entries.get((NO_FIT, key, layer.id, acc.name))
+                if hit is None:
+                    return _search(layer, acc, config, cache, key, fk)
+                cache._no_fit[(fk, layer.id, acc.name)] = hit
+        cache.hits += 1
+        raise DoesNotFit(*hit[3])
+    cache.hits += 1
+    if hit.cost.layer_id != layer.id:
+        rk = (fk, layer.id)
+        r = cache._relabelled.get(rk)
+        if r is None:
+            r = cache._relabelled[rk] = replace(hit, cost=replace(hit.cost, layer_id=layer.id))
+        return r
+    return hit
+
+
+def _search(layer: Layer, acc: Accelerator, config: Any, cache: MappingCache, key: tuple, fk: tuple) -> SearchResult:
+    """A cache miss: search, remember the answer (or the DoesNotFit) under `key`, return it (or raise)."""
     cache.misses += 1
     try:
         res = config.search(layer, acc)
     except DoesNotFit as e:
-        cache.entries[key] = (NO_FIT, layer.id, acc.name, tuple(str(a) for a in e.args))  # type: ignore[assignment]
-        cache.new.append(key)
+        entry = (NO_FIT, layer.id, acc.name, tuple(str(a) for a in e.args))
+        first = cache.entries.get(key)
+        if first is None:
+            cache.entries[key] = entry  # type: ignore[assignment]
+            cache._fast[fk] = entry
+            cache.new.append(key)
+        else:  # the key already names another layer id or accelerator: this pair's own entry
+            ext = (NO_FIT, key, layer.id, acc.name)
+            cache.entries[ext] = entry  # type: ignore[assignment]
+            cache._no_fit[(fk, layer.id, acc.name)] = entry
+            cache.new.append(ext)
         raise
     cache.entries[key] = res
+    cache._fast[fk] = res
     cache.new.append(key)
     return res
+
+
+#: process-wide numbers of canonical layers (`layer_key`) and accelerators ((array, levels)); a
+#: layer or accelerator object keeps its number (never pickled: Layer and Accelerator pickle
+#: their fields only), so equal objects share one number and a repeated look-up hashes two ints
+_TOKENS: dict[tuple, int] = {}
+
+
+def _layer_token(layer: Layer) -> int:
+    d = layer.__dict__
+    t = d.get("_mapper_token")
+    if t is None:
+        t = d["_mapper_token"] = _TOKENS.setdefault(("layer", layer_key(layer)), len(_TOKENS))
+    return t
+
+
+def _acc_token(acc: Accelerator) -> int:
+    m = acc.memo
+    t = m.get("mapper_token")
+    if t is None:
+        t = m["mapper_token"] = _TOKENS.setdefault(("acc", acc.array, acc.levels), len(_TOKENS))
+    return t
