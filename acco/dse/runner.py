@@ -15,8 +15,10 @@ Results do not depend on any of this (same bytes with the cache on or off, any n
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import pickle
 import platform
 import sys
 import time
@@ -31,7 +33,7 @@ from tqdm import tqdm
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
 from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import is_done, save_failure, save_result
+from acco.dse.store import failure_path, is_done, result_path, save_failure, save_result
 from acco.io.atomic import atomic_write_bytes
 from acco.dse.sweep import Sweep
 from acco.search.memo import DEFAULT_CACHE, compact_dir
@@ -88,37 +90,66 @@ def mapper_cache_dir(out: str | os.PathLike[str], setting: str | None = None) ->
 
 @dataclass
 class ChunkResult:
-    """What a worker returns for one chunk: the results in order, and its mapper-cache counts."""
+    """What a worker returns for one chunk: the results in order, and its mapper-cache counts.
 
-    results: list[ScenarioResult | ScenarioFailure]
+    A result comes pickled (`bytes`, the result file's contents) when the worker was asked to
+    `encode`: the parent then writes it as is instead of unpickling and pickling it again.
+    """
+
+    results: list[ScenarioResult | ScenarioFailure | bytes]
     hits: int
     misses: int
+
+
+#: garbage-collection thresholds of a pool worker: a scenario allocates millions of short-lived
+#: objects and few reference cycles (an evicted group's memos are emptied, see `scenarios._GroupCache`),
+#: so young collections can be rarer; full ones are what cost (every object of the mapper cache)
+WORKER_GC_THRESHOLDS = (50_000, 20, 20)
+#: a cache-folder load adding at least this many entries moves the heap out of the collector's
+#: sight (`gc.freeze`: the mapper cache is never garbage) after one full collection
+FREEZE_AFTER_LOAD = 5_000
+
+_in_worker = False
+
+
+def worker_init() -> None:
+    """Set-up of a Step-1 pool worker process (garbage-collection thresholds)."""
+    global _in_worker
+    _in_worker = True
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
 
 def run_chunk(
     chunk: list[Scenario],
     cache_dir: str | None = None,
     on_result: Callable[[ScenarioResult | ScenarioFailure], None] | None = None,
+    encode: bool = False,
 ) -> ChunkResult:
     """Run a chunk of scenarios in this process (a worker), sharing the folder's mapper searches.
 
     `on_result` (in-process runs) receives every result as soon as it is done instead of the
-    returned list. The folder is best effort: one that cannot be read or written only costs searches.
+    returned list; `encode` returns every result pickled (as `save_result` writes it). The folder
+    is best effort: one that cannot be read or written only costs searches.
     """
     cache = DEFAULT_CACHE
     if cache_dir is not None:
         try:
-            cache.load_dir(cache_dir)
+            added = cache.load_dir(cache_dir)
         except OSError:
-            pass
+            added = 0
+        if _in_worker and added >= FREEZE_AFTER_LOAD:
+            gc.collect()
+            gc.freeze()
     h0, m0 = cache.hits, cache.misses
-    results = []
+    results: list[ScenarioResult | ScenarioFailure | bytes] = []
     for sc in chunk:
         r = safe_run(sc)
-        if on_result is None:
-            results.append(r)
-        else:
+        if on_result is not None:
             on_result(r)
+        elif encode and isinstance(r, ScenarioResult):
+            results.append(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL))
+        else:
+            results.append(r)
     if cache_dir is not None:
         try:
             cache.save_shard(cache_dir)
@@ -227,9 +258,15 @@ def run_sweep(
     return summary
 
 
-def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm) -> None:
-    for r in c.results:
-        _store(step1, r, summary)
+def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, chunk: list[Scenario] | None = None) -> None:
+    for i, r in enumerate(c.results):
+        if isinstance(r, bytes):  # pickled by the worker: written as is (what `save_result` does)
+            sc = chunk[i]  # type: ignore[index]
+            atomic_write_bytes(result_path(step1, sc), r)
+            failure_path(step1, sc).unlink(missing_ok=True)
+            summary.done += 1
+        else:
+            _store(step1, r, summary)
         bar.update(1)
     summary.mapper_hits += c.hits
     summary.mapper_misses += c.misses
@@ -237,19 +274,19 @@ def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm) ->
 
 def _run_pool(chunks: list[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None) -> None:
     """A process pool with a bounded queue of chunks; results are stored as their chunk completes."""
-    with ProcessPoolExecutor(max_workers=jobs) as ex:
-        pending: set[Future] = set()
+    with ProcessPoolExecutor(max_workers=jobs, initializer=worker_init) as ex:
+        pending: dict[Future, list[Scenario]] = {}
         it: Iterable[list[Scenario]] = iter(chunks)
         for chunk in it:
-            pending.add(ex.submit(run_chunk, chunk, cache_dir))
+            pending[ex.submit(run_chunk, chunk, cache_dir, None, True)] = chunk
             if len(pending) >= 2 * jobs:
                 break
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                _store_chunk(step1, fut.result(), summary, bar)
+                _store_chunk(step1, fut.result(), summary, bar, pending.pop(fut))
             for chunk in it:
-                pending.add(ex.submit(run_chunk, chunk, cache_dir))
+                pending[ex.submit(run_chunk, chunk, cache_dir, None, True)] = chunk
                 if len(pending) >= 2 * jobs:
                     break
 

@@ -16,7 +16,7 @@ from acco import __version__
 from acco.causal.frames import CausalSettings, SubStack, explore, substacks
 from acco.causal.readings import total
 from acco.depthfirst.config import DfConfig
-from acco.dse.result import SCHEMA_VERSION, KindResult, RangeResult, Scenario, ScenarioResult
+from acco.dse.result import SCHEMA_VERSION, EntryTable, KindResult, RangeResult, Scenario, ScenarioResult
 from acco.dse.sweep import Sweep, hardware_name, workload_name
 
 
@@ -50,7 +50,7 @@ def expand(sweep: Sweep) -> list[Scenario]:
     return out
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _inputs(hw_path: str, wl_path: str) -> tuple[Any, Any]:
     """Parsed hardware and workload (cached per worker process)."""
     from acco.api import load_any_hardware
@@ -59,16 +59,46 @@ def _inputs(hw_path: str, wl_path: str) -> tuple[Any, Any]:
     return load_any_hardware(hw_path), load_workload(wl_path)
 
 
-@lru_cache(maxsize=2)
-def _substacks(hw_path: str, wl_path: str, settings: CausalSettings, group: Any) -> tuple[SubStack, ...]:
-    """The sub-stacks of a scenario, shared by the scenarios of one group in a worker process.
+class _GroupCache:
+    """The sub-stacks of the last few scenario groups of a worker process (see `_substacks`).
 
-    Their graphs carry the memoised geometry (back-propagations, tile plans, footprints, tile-type
-    costs), so consecutive scenarios of a group (same inputs and tile height, see `group_key`)
-    reuse each other's work; keeping at most two groups bounds the memory this holds.
+    An evicted group's graphs have their memos emptied: the memoised geometry refers back to its
+    graph (reference cycles), so emptying it lets the group be freed at once instead of waiting
+    for (and lengthening) a full garbage collection.
     """
-    acc, wl = _inputs(hw_path, wl_path)
-    return tuple(substacks(wl, settings, acc))
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.groups: dict[tuple, tuple[SubStack, ...]] = {}
+
+    def __call__(self, hw_path: str, wl_path: str, settings: CausalSettings, group: Any) -> tuple[SubStack, ...]:
+        key = (hw_path, wl_path, settings, group)
+        subs = self.groups.pop(key, None)
+        if subs is None:
+            acc, wl = _inputs(hw_path, wl_path)
+            subs = tuple(substacks(wl, settings, acc))
+            while len(self.groups) >= self.size:
+                _release(self.groups.pop(next(iter(self.groups))))
+        self.groups[key] = subs  # most recent last
+        return subs
+
+    def cache_clear(self) -> None:
+        """Forget every group (their memos emptied)."""
+        for subs in self.groups.values():
+            _release(subs)
+        self.groups.clear()
+
+
+def _release(subs: tuple[SubStack, ...]) -> None:
+    for s in subs:
+        s.graph.memo.clear()
+
+
+#: The sub-stacks of a scenario, shared by the scenarios of one group in a worker process.
+#: Their graphs carry the memoised geometry (back-propagations, tile plans, footprints, tile-type
+#: costs), so consecutive scenarios of a group (same inputs and tile height, see `group_key`)
+#: reuse each other's work; keeping at most two groups bounds the memory this holds.
+_substacks = _GroupCache(2)
 
 
 def group_key(sc: Scenario) -> tuple:
@@ -79,7 +109,7 @@ def group_key(sc: Scenario) -> tuple:
 def _kind(f: Any, kind: str) -> KindResult:
     entries = f.readings[kind]
     fp = f.footprint[kind]
-    return KindResult(total(entries), fp.peak_bits, fp.weight_bits, entries)
+    return KindResult(total(entries), fp.peak_bits, fp.weight_bits, EntryTable.of(entries))
 
 
 def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
