@@ -27,6 +27,7 @@ _ALLOWED = {
     ("acco.dse.result", "Scenario"),
     ("acco.dse.result", "RangeResult"),
     ("acco.dse.result", "KindResult"),
+    ("acco.dse.result", "EntryTable"),
     ("acco.dse.sweep", "MapperSettings"),
     ("acco.causal.readings", "Reading"),
     ("acco.causal.readings", "EntryReading"),
