@@ -10,7 +10,9 @@ Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) and wri
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,6 +37,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-baselines", action="store_true", help="skip the baselines (they run the mapper)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--no-pareto", action="store_true", help="skip the whole-network Pareto front (costly on large grids)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="processes for the baselines and the per-group searches (default: the CPUs; results do not depend on it)")
     rt = p.add_argument_group("real-time budgets (default: the sweep's step3 keys; docs/pipeline.md)")
     rt.add_argument("--clock-mhz", type=float, default=None, metavar="F", help="accelerator clock (MHz)")
     per = rt.add_mutually_exclusive_group()
@@ -81,6 +85,30 @@ def _thresholds(args: argparse.Namespace, sweep: Any) -> float | dict[str, float
     return float(sweep.step3.threshold_mib) if getattr(sweep, "step3", None) is not None else 1.0
 
 
+def _submit_baselines(pool: Executor | None, sweep: Any, ranges: Any, th: float | dict[str, float]) -> dict[tuple, Any]:
+    """Start the baselines of every (hardware, workload) with results, in `pool` (None: run them when asked).
+
+    Returns, per (hardware name, workload name) in sweep order, a function giving its baseline costs.
+    """
+    from acco.dse.sweep import hardware_name, workload_name
+    from acco.reports.baselines import BaselineSettings, run_baselines
+
+    present = set(zip(ranges["hardware"], ranges["workload"]))
+    out: dict[tuple, Any] = {}
+    for h in sweep.hardware:
+        for w in sweep.workloads:
+            key = (hardware_name(h), workload_name(w))
+            if key not in present:
+                continue
+            hth = th[key[0]] if isinstance(th, dict) else th
+            job = (h, sweep.workload_path(h, w), BaselineSettings.from_sweep(sweep, hth))
+            if pool is None:
+                out[key] = lambda job=job: run_baselines(*job)
+            else:
+                out[key] = pool.submit(run_baselines, *job).result
+    return out
+
+
 def _forced(ranges: Any, sweep: Any) -> dict[tuple, list]:
     """Forced cut sets per Step-3 group, from the hardware and workload files (the weight-overflow passes)."""
     from acco.dse.sweep import hardware_name, workload_name
@@ -118,43 +146,49 @@ def run(args: argparse.Namespace) -> int:
     th = _thresholds(args, sweep)
     budget = _budget(args, sweep)
     forced = _forced(ranges, sweep)
-    alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto)
-    files = alloc.write(out)
-    if budget is not None:
-        from acco.reports.realtime import plot_realtime, realtime_report
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("command line", "--jobs", "a number of processes >= 1", str(args.jobs))
+    jobs = args.jobs or os.cpu_count() or 1
+    # one pool for the baselines (submitted first: the longest jobs) and the per-group searches
+    pool: Executor | None = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        baselines = None if args.no_baselines else _submit_baselines(pool, sweep, ranges, th)
+        figures = None
+        if not args.no_plots and pool is not None:  # drawn meanwhile in the pool
+            from acco.reports.plots import range_figures, whole_network_rows
 
-        rt = realtime_report(ranges, sweep.cut_max, budget, th, forced)
-        files += rt.write(out)
-        if not args.no_plots:
-            files += plot_realtime(rt, out)
-        cols = ["hardware", "workload", "feasible", "energy_per_step_pJ", "latency_per_step_cc", "startup_delay_ms",
-                "act_peak_MiB", "max_frame_rate_Hz", "latency_miss_x", "act_miss_MiB", "strategy"]
-        with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 90):
-            print(f"real time ({budget.clock_mhz:g} MHz, a time step every {budget.hop_ms:g} ms = "
-                  f"{budget.deadline_cc:,.0f} cycles):")
-            print(rt.summary[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
+            figures = pool.submit(range_figures, whole_network_rows(ranges), out)
+        alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool)
+        files = alloc.write(out)
+        if budget is not None:
+            from acco.reports.realtime import plot_realtime, realtime_report
 
-    ratios = None
-    if not args.no_baselines:
-        from acco.dse.sweep import hardware_name, workload_name
-        from acco.reports.baselines import BaselineSettings, cost_table, ratio_table, run_baselines
-        from acco.search.memo import MappingCache
+            rt = realtime_report(ranges, sweep.cut_max, budget, th, forced)
+            files += rt.write(out)
+            if not args.no_plots:
+                files += plot_realtime(rt, out)
+            cols = ["hardware", "workload", "feasible", "energy_per_step_pJ", "latency_per_step_cc", "startup_delay_ms",
+                    "act_peak_MiB", "max_frame_rate_Hz", "latency_miss_x", "act_miss_MiB", "strategy"]
+            with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 90):
+                print(f"real time ({budget.clock_mhz:g} MHz, a time step every {budget.hop_ms:g} ms = "
+                      f"{budget.deadline_cc:,.0f} cycles):")
+                print(rt.summary[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
 
-        cache = MappingCache()
-        costs = {}
-        present = set(zip(ranges["hardware"], ranges["workload"]))
-        for h in sweep.hardware:
-            for w in sweep.workloads:
-                key = (hardware_name(h), workload_name(w))
-                if key not in present:
-                    continue
-                hth = th[key[0]] if isinstance(th, dict) else th
-                costs[key] = run_baselines(h, sweep.workload_path(h, w), BaselineSettings.from_sweep(sweep, hth), cache)
-        ratios = ratio_table(alloc, costs)
-        for name, df in (("baselines", cost_table(costs)), ("baseline_ratios", ratios)):
-            p = out / f"{name}.csv"
-            atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
-            files.append(p)
+        ratios = None
+        if baselines is not None:
+            from acco.reports.baselines import cost_table, ratio_table
+
+            costs = {key: f() for key, f in baselines.items()}
+            ratios = ratio_table(alloc, costs)
+            for name, df in (("baselines", cost_table(costs)), ("baseline_ratios", ratios)):
+                p = out / f"{name}.csv"
+                atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
+                files.append(p)
+        if figures is not None:
+            files += figures.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
     if not args.no_plots:
         from acco.reports.plots import plot_all
@@ -171,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
                 layer_energy = layer_energy_of(args.out, zip(picks["scenario_id"], picks["cut_before"], picks["cut_after"]), sweep)
             except ResultFileError as e:
                 print(f"warning: no energy breakdown ({e})", file=sys.stderr)
-        files += plot_all(ranges, out, alloc.strategy_ranges, alloc.best, None if args.no_pareto else alloc.pareto, layer_energy, ratios)
+        files += plot_all(ranges if figures is None else None, out, alloc.strategy_ranges, alloc.best, None if args.no_pareto else alloc.pareto, layer_energy, ratios)
 
     _summary(alloc, ratios, th)
     print(f"step 3: {len(alloc.strategies)} strategies, {len(alloc.pareto)} Pareto points, {len(files)} files -> {out}/")

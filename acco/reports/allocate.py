@@ -34,7 +34,7 @@ The footprint is compared in exact bits (Σ peak bits < threshold_MiB · 2^23), 
 from __future__ import annotations
 
 import os
-from bisect import bisect_left, bisect_right
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -42,6 +42,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from acco.cost.kernel import available as staircase_compiled
+from acco.reports.staircase import dominated_by_earlier, staircase
 
 Range = tuple["int | None", "int | None"]
 CutSet = tuple[int, ...]
@@ -113,30 +116,6 @@ def _surely_dominated(sb: np.ndarray, sp: np.ndarray, src: np.ndarray | None = N
     return dom
 
 
-def _staircase(sb: list, sp: list) -> list[bool]:
-    """For points already sorted by a: is each one not dominated (≤ in b and p) by an earlier one.
-
-    The earlier survivors' 2-D minima in (b, p) are kept as a staircase (b rising, p falling), so
-    each point costs two bisections.
-    """
-    bs: list = []
-    ps: list = []
-    keep = []
-    for b, p in zip(sb, sp):
-        j = bisect_right(bs, b)
-        if j and ps[j - 1] <= p:
-            keep.append(False)
-            continue
-        keep.append(True)
-        k = bisect_left(bs, b)
-        e = k
-        while e < len(bs) and ps[e] >= p:
-            e += 1
-        bs[k:e] = [b]
-        ps[k:e] = [p]
-    return keep
-
-
 def pareto_mask(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray, dims: str = "abp") -> np.ndarray:
     """Mask of the non-dominated points; of points equal in the compared dims the smallest (rest, tie) stays.
 
@@ -160,14 +139,17 @@ def pareto_mask(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray, di
         keep[order[v < prev]] = True
         return keep
     sb, sp = b[order], p[order]
+    if staircase_compiled():  # machine code: the whole staircase is cheaper than the pre-pass
+        keep[order[staircase(sb, sp)]] = True
+        return keep
     left = np.nonzero(~_surely_dominated(sb, sp))[0]
-    ok = np.array(_staircase(sb[left].tolist(), sp[left].tolist()), dtype=bool)
+    ok = staircase(sb[left], sp[left])
     keep[order[left[ok]]] = True
     return keep
 
 
 def surely_dominated_by(g: Front, x: Front) -> np.ndarray:
-    """Mask of points of `x` that a point of `g` is ≤ in all of (a, b, peak) — a vectorised sufficient test (may miss some)."""
+    """Mask of points of `x` that a point of `g` is ≤ in all of (a, b, peak): exact when compiled, else a vectorised sufficient test (may miss some)."""
     if not len(g) or not len(x):
         return np.zeros(len(x), dtype=bool)
     a = np.concatenate([g.a, x.a])
@@ -176,7 +158,12 @@ def surely_dominated_by(g: Front, x: Front) -> np.ndarray:
     src = np.concatenate([np.zeros(len(g), dtype=np.int64), np.ones(len(x), dtype=np.int64)])
     order = np.lexsort([src, p, b, a])
     is_g = src[order] == 0
-    dom = _surely_dominated(b[order], p[order], is_g) if len(order) >= 64 else _small_dominated(b[order], p[order], is_g)
+    if staircase_compiled():  # exact, in machine code
+        dom = dominated_by_earlier(b[order], p[order], is_g)
+    elif len(order) >= 64:
+        dom = _surely_dominated(b[order], p[order], is_g)
+    else:
+        dom = _small_dominated(b[order], p[order], is_g)
     out = np.zeros(len(x), dtype=bool)
     xs = ~is_g
     out[order[xs] - len(g)] = dom[xs]
@@ -242,6 +229,20 @@ class ViewTable:
     options: tuple[tuple, ...]
     ranges: Mapping[Range, RangeOptions]
     table: pd.DataFrame  # the rows these points came from (positions = RangeOptions.rows)
+    _columns: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def columns(self) -> dict[str, list]:
+        """The report columns of `table` as Python lists (row look-ups without pandas' per-row cost)."""
+        if not self._columns:
+            for name in _REPORT_COLUMNS:
+                self._columns[name] = self.table[name].tolist()
+        return self._columns
+
+
+_REPORT_COLUMNS = (
+    "scenario_id", "kind", "energy_pJ", "latency_cc", "offload_energy_pJ", "offload_latency_cc", "reload_energy_pJ",
+    "reload_latency_cc", "peak_activation_bits",
+)
 
 
 def _none(v: object) -> int | None:
@@ -419,12 +420,13 @@ class GroupSearch:
         front bounds; an above-threshold combination dominated on a raw front by an under-threshold
         one is beaten by the rule front too (deltas >= 0).
         """
-        sel = range(len(f)) if ruled else np.nonzero(f.p >= self.threshold_bits)[0]
-        out = []
-        for i in sel:
-            e, lat = (int(f.b[i]), int(f.a[i])) if swap else (int(f.a[i]), int(f.b[i]))
-            out.append(Choice(cuts, tuple(int(x) for x in f.idx[i]), e, lat, int(f.p[i]), ruled))
-        return out
+        if not ruled:
+            f = f.take(f.p >= self.threshold_bits)
+        es, ls = (f.b, f.a) if swap else (f.a, f.b)
+        return [
+            Choice(cuts, tuple(o), e, lat, p, ruled)
+            for o, e, lat, p in zip(f.idx.tolist(), es.tolist(), ls.tolist(), f.p.tolist())
+        ]
 
     def _suffix_minima(self, fronts: Sequence[Front]) -> tuple[list[int], list[int], list[int], list[int]]:
         """Per position j, Σ over the later ranges of min a, min b, min peak, max peak."""
@@ -614,6 +616,7 @@ def allocate(
     views: Sequence[str] = VIEWS,
     pareto: bool = True,
     jobs: int | None = None,
+    executor: "Executor | None" = None,
 ) -> Allocation:
     """Run the exact Step-3 search on a Step-2 `ranges.csv` table, per group and view.
 
@@ -621,6 +624,7 @@ def allocate(
     `forced`: per group key, the forced cut sets (one per weight-overflow pass); default inferred.
     `pareto`: also the whole-network Pareto front (exact, but the costly part on large grids).
     `jobs`: processes for large tables (default: the CPUs); the tables do not depend on it.
+    `executor`: a process pool to run the (group, view) searches in instead (whatever the table's size).
     """
     if "cuts" in ranges.columns:
         ranges = ranges.assign(cuts=ranges["cuts"].fillna("").astype(str))
@@ -635,7 +639,9 @@ def allocate(
         for view in views:
             work.append((key, rows, view, cut_max, th, None if forced is None else forced.get(key), pareto))
     jobs = min(jobs or os.cpu_count() or 1, len(work))
-    if jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
+    if executor is not None and len(work) > 1:
+        parts = list(executor.map(_group_view, work))
+    elif jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs) as pool:
@@ -693,10 +699,12 @@ def _strategy_row(key: tuple, view: str, metric: str, vt: ViewTable, c: Choice, 
 
 def _range_rows(key: tuple, view: str, metric: str, vt: ViewTable, c: Choice) -> list[tuple]:
     out = []
+    cols = vt.columns()
     for rg, o in zip(ranges_of(c.cuts), c.options):
         ro = vt.ranges[rg]
         j = int(np.nonzero(ro.opt == o)[0][0])
-        r = vt.table.iloc[ro.rows[j]]
+        i = ro.rows[j]
+        r = {name: col[i] for name, col in cols.items()}
         out.append(key + (
             view, metric, cut_text(c.cuts), r["scenario_id"], rg[0], rg[1], r["kind"], *vt.options[o],
             int(r["energy_pJ"]), int(r["latency_cc"]), int(r["offload_energy_pJ"]), int(r["offload_latency_cc"]),

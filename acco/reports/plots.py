@@ -57,7 +57,8 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
     for (hw, wl, target), g in t.groupby(["hardware", "workload", "target"], sort=True):
         modes = sorted({(bool(h), bool(v)) for h, v in zip(g["h_cache"], g["v_cache"])}, reverse=True)
         xs, ys = sorted(g["tile_x"].unique()), sorted(g["tile_y"].unique())
-        fig, axes = plt.subplots(3, len(modes), figsize=(3.2 * len(modes) + 1, 8), squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(3, len(modes), figsize=(3.6 * len(modes) + 1, 8.5), squeeze=False)
+        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.06, top=0.92, wspace=0.35, hspace=0.45)
         for j, (h, v) in enumerate(modes):
             gm = g[(g["h_cache"].astype(bool) == h) & (g["v_cache"].astype(bool) == v)]
             for i, col in enumerate(("energy_pJ", "latency_cc", "edp")):
@@ -77,26 +78,43 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
     return files
 
 
+#: up to this many options per warm-up/stable figure get a labelled tick each; more are shown sorted, unlabelled
+LABELLED_OPTIONS = 60
+
+
 def warmup_stable(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Warm-up (first tile row) vs stable (a later row) energy and latency per tile, whole network; one PNG per hardware × workload."""
+    """Warm-up (first tile row) vs stable (a later row) energy and latency per option, whole network; one PNG per hardware × workload.
+
+    Options (tile, caching, target) are sorted by their stable cost; with more than
+    `LABELLED_OPTIONS` of them the ticks are left unlabelled and the cheapest one is named instead.
+    """
     plt = _plt()
     t = _whole(ranges)
     t = t[t["kind"].isin(["warmup", "stable"])]
     files = []
     for (hw, wl), g in t.groupby(["hardware", "workload"], sort=True):
         g = g.assign(option=[f"{x}x{y}/{_cache_text(h, v)}/{tg}" for x, y, h, v, tg in zip(g["tile_x"], g["tile_y"], g["h_cache"], g["v_cache"], g["target"])])
-        piv_e = g.pivot_table(index="option", columns="kind", values="energy_pJ", aggfunc="first", sort=True)
-        piv_l = g.pivot_table(index="option", columns="kind", values="latency_cc", aggfunc="first", sort=True)
-        n = len(piv_e)
-        fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.35 * n + 2), 7))
-        for ax, piv, lab in ((axes[0], piv_e, "energy (pJ)"), (axes[1], piv_l, "latency (cycles)")):
+        n = g["option"].nunique()
+        labelled = n <= LABELLED_OPTIONS
+        fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.35 * n + 2) if labelled else 12, 7))
+        for ax, col, lab in ((axes[0], "energy_pJ", "energy (pJ)"), (axes[1], "latency_cc", "latency (cycles)")):
+            piv = g.pivot_table(index="option", columns="kind", values=col, aggfunc="first", sort=True)
+            if "stable" in piv:
+                piv = piv.sort_values("stable", kind="stable")
             x = np.arange(n)
-            for k, (kind, off) in enumerate((("warmup", -0.2), ("stable", 0.2))):
-                if kind in piv:
+            for kind, off in (("warmup", -0.2), ("stable", 0.2)):
+                if kind not in piv:
+                    continue
+                if labelled:
                     ax.bar(x + off, piv[kind].to_numpy(float), width=0.4, label=kind)
+                else:
+                    ax.plot(x, piv[kind].to_numpy(float), ".", ms=3, label=kind)
             ax.set_yscale("log")
             ax.set_ylabel(lab)
-            ax.set_xticks(x, list(piv.index), rotation=90, fontsize=6)
+            if labelled:
+                ax.set_xticks(x, list(piv.index), rotation=90, fontsize=6)
+            else:
+                ax.set_xlabel(f"{n} options (tile/caching/target), sorted by stable {lab.split()[0]}; cheapest: {piv.index[0]}", fontsize=8)
             ax.legend(fontsize=7)
         fig.suptitle(f"{hw} / {wl}: whole network, warm-up vs stable row", fontsize=9)
         files.append(_save(fig, Path(out) / f"warmup_stable_{_name(hw, wl)}.png"))
@@ -200,8 +218,18 @@ def best_picks(strategy_ranges: pd.DataFrame, best: pd.DataFrame, view: str = "t
     return sr.merge(b, on=keys, how="inner")
 
 
+def range_figures(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
+    """The figures drawn from `ranges.csv` alone (heat-maps, warm-up vs stable); they read only whole-network rows."""
+    return heatmaps(ranges, out) + warmup_stable(ranges, out)
+
+
+def whole_network_rows(ranges: pd.DataFrame) -> pd.DataFrame:
+    """The rows `range_figures` reads (a small part of a large table, cheap to hand to another process)."""
+    return _whole(ranges)
+
+
 def plot_all(
-    ranges: pd.DataFrame,
+    ranges: pd.DataFrame | None,
     out: str | Path,
     strategy_ranges: pd.DataFrame | None = None,
     best: pd.DataFrame | None = None,
@@ -209,8 +237,8 @@ def plot_all(
     layer_energy: pd.DataFrame | None = None,
     ratios: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Every figure the given tables allow, written into `out`; returns the files, sorted."""
-    files: list[Path] = heatmaps(ranges, out) + warmup_stable(ranges, out)
+    """Every figure the given tables allow, written into `out`; returns the files, sorted (`ranges` None: no range figures)."""
+    files: list[Path] = range_figures(ranges, out) if ranges is not None else []
     if front is not None:
         files += pareto(front, out)
     if layer_energy is not None and strategy_ranges is not None and best is not None:
@@ -220,5 +248,8 @@ def plot_all(
     return sorted(files)
 
 
-__all__ = ["baseline_comparison", "best_picks", "energy_breakdown", "heatmaps", "pareto", "plot_all", "warmup_stable"]
+__all__ = [
+    "baseline_comparison", "best_picks", "energy_breakdown", "heatmaps", "pareto", "plot_all", "range_figures", "warmup_stable",
+    "whole_network_rows",
+]
 

@@ -1,0 +1,70 @@
+"""The compiled Pareto loops of Step 3 against their plain definitions, on random integer points.
+
+`staircase`: of points sorted by a, those no earlier point dominates in (b, peak) — checked against
+the Python staircase and a quadratic brute force. `dominated_by_earlier`: points a `g` point is <= to
+in all three — checked against brute force. Ties (equal values) are frequent by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from acco.cost.kernel import available
+from acco.reports.allocate import pareto_mask, surely_dominated_by, Front
+from acco.reports.staircase import dominated_by_earlier, staircase, staircase_py
+
+
+def _points(rng: np.random.Generator, n: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(rng.integers(0, hi, n).astype(np.int64) for _ in range(3))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("seed", range(20))
+def test_staircase_matches_python_and_brute_force(seed: int, compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not compiled:
+        monkeypatch.setenv("ACCO_EVALUATOR", "numpy")
+    rng = np.random.default_rng(seed)
+    a, b, p = _points(rng, int(rng.integers(1, 400)), int(rng.integers(2, 50)))
+    order = np.lexsort([p, b, a])
+    sb, sp = b[order], p[order]
+    got = staircase(sb, sp)
+    assert got.tolist() == staircase_py(sb.tolist(), sp.tolist())
+    earlier = np.tri(len(sb), k=-1, dtype=bool)
+    brute = ~(((sb[None, :] <= sb[:, None]) & (sp[None, :] <= sp[:, None])) & earlier).any(axis=1)
+    assert got.tolist() == brute.tolist()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pareto_mask_is_the_set_of_non_dominated_points(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(1, 300))
+    a, b, p = _points(rng, n, int(rng.integers(2, 30)))
+    tie = np.arange(n, dtype=np.int64)
+    keep = pareto_mask(a, b, p, tie)
+    le = (a[None, :] <= a[:, None]) & (b[None, :] <= b[:, None]) & (p[None, :] <= p[:, None])
+    lt = le & ((a[None, :] < a[:, None]) | (b[None, :] < b[:, None]) | (p[None, :] < p[:, None]) | (tie[None, :] < tie[:, None]))
+    assert keep.tolist() == (~lt.any(axis=1)).tolist()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("seed", range(20))
+def test_dominated_by_earlier_is_exact(seed: int, compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not compiled:
+        monkeypatch.setenv("ACCO_EVALUATOR", "numpy")  # the Python loop
+    rng = np.random.default_rng(200 + seed)
+    hi = int(rng.integers(2, 40))
+    g = Front(*_points(rng, int(rng.integers(1, 200)), hi), np.zeros((0, 0)))
+    x = Front(*_points(rng, int(rng.integers(1, 200)), hi), np.zeros((0, 0)))
+    a = np.concatenate([g.a, x.a])
+    b = np.concatenate([g.b, x.b])
+    p = np.concatenate([g.p, x.p])
+    is_g = np.arange(len(a)) < len(g.a)
+    order = np.lexsort([~is_g, p, b, a])
+    dom = dominated_by_earlier(b[order], p[order], is_g[order])
+    got = np.zeros(len(x.a), dtype=bool)
+    got[order[~is_g[order]] - len(g.a)] = dom[~is_g[order]]
+    if compiled and available():
+        assert got.tolist() == surely_dominated_by(g, x).tolist()
+    brute = ((g.a[None, :] <= x.a[:, None]) & (g.b[None, :] <= x.b[:, None]) & (g.p[None, :] <= x.p[:, None])).any(axis=1)
+    assert got.tolist() == brute.tolist()
