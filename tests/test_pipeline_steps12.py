@@ -268,7 +268,7 @@ def test_three_steps_on_a_tiny_sweep(tmp_path: Path) -> None:
 
 
 def test_streamed_layer_table_has_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Step 2 writes layers.csv in chunks of scenarios (bounded memory): byte-identical to the whole table."""
+    """Step 2 streams ranges.csv and layers.csv in chunks of scenarios, formatted without pandas: byte-identical to pandas' whole tables."""
     import acco.reports.compile as compile_mod
 
     sweep = load_sweep(write_sweep(tmp_path, tile_x="[4, 16]", tile_y="[1, 4]", targets="[energy, latency]"))
@@ -278,7 +278,8 @@ def test_streamed_layer_table_has_the_same_bytes(tmp_path: Path, monkeypatch: py
     (whole / "step1").symlink_to(tmp_path / "out" / "step1")
     write_tables(compile_tables(sweep, whole, progress=False), whole)
     monkeypatch.setattr(compile_mod, "LAYER_CHUNK", 3)  # 8 scenarios: chunks of 3, 3 and 2
-    t, n = compile_mod.compile_to_disk(sweep, tmp_path / "out", progress=False)
-    assert n == len(pd.read_csv(whole / "step2" / "layers.csv")) > 0
+    w = compile_mod.compile_to_disk(sweep, tmp_path / "out", progress=False)
+    assert w.layer_rows == len(pd.read_csv(whole / "step2" / "layers.csv")) > 0
+    assert w.range_rows == len(pd.read_csv(whole / "step2" / "ranges.csv")) > 0 and w.scenarios == 8
     for name in ("layers", "ranges", "missing", "failures"):
         assert (tmp_path / "out/step2" / f"{name}.csv").read_bytes() == (whole / "step2" / f"{name}.csv").read_bytes(), name

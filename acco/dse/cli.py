@@ -109,10 +109,9 @@ def run_step2(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)
     if not (Path(args.out) / "step1").is_dir():
         raise InputError(str(Path(args.out) / "step1"), "", "the results folder of Step 1 (run DfStackCutAndXform_mp_misc.py first)", "no such folder")
-    t, n_layers = compile_to_disk(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
+    t = compile_to_disk(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
     d = Path(args.out) / "step2"
-    n = t.ranges["scenario_id"].nunique() if len(t.ranges) else 0
-    print(f"step 2: {n} scenarios, {len(t.ranges)} range rows, {n_layers} layer rows -> {d}/")
+    print(f"step 2: {t.scenarios} scenarios, {t.range_rows} range rows, {t.layer_rows} layer rows -> {d}/")
     if len(t.missing):
         print(f"  {len(t.missing)} scenarios have no result (see {d}/missing.csv):", file=sys.stderr)
         for sid, status, msg in t.missing.head(10).itertuples(index=False):

@@ -178,13 +178,44 @@ def layer_csv(res: ScenarioResult) -> tuple[str, int]:
     return "".join(parts), n
 
 
-def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> tuple[list[tuple], bytes, int, list[tuple]]:
-    """One chunk of scenarios (a worker's job): ranges rows, the per-layer rows as CSV text, their count,
-    and the scenarios without a usable result (id, status, message; status None = no file)."""
+def range_csv(res: ScenarioResult) -> tuple[str, int]:
+    """The `ranges.csv` lines (RANGE_COLUMNS) of one result and their count: the text pandas writes for
+    `result_rows(res)[0]` (a test checks it), formatted directly."""
+    sc = res.scenario
+    parts: list[str] = []
+    for rg in res.ranges:
+        prefix = ",".join(csv_field(v) for v in _keys(sc, rg.cut_before, rg.cut_after))
+        ids = rg.layer_ids
+        head = f"{prefix},{min(ids)},{max(ids)},{len(ids)},{rg.rows},"
+        for kind in KINDS:
+            k = rg.kind(kind)
+            r = k.reading
+            parts.append(
+                f"{head}{kind},{r.energy},{r.latency},{r.offload_energy},{r.offload_latency},{r.reload_energy},"
+                f"{r.reload_latency},{r.offload_bytes},{r.reload_bytes},{k.peak_bits},{k.weight_bits}\n"
+            )
+    return "".join(parts), len(parts)
+
+
+@dataclass(frozen=True)
+class ChunkText:
+    """What a Step-2 worker returns for one chunk of scenarios: both tables' lines, their counts, the
+    scenarios without a usable result (id, status, message; status None = no file)."""
+
+    ranges: bytes
+    n_ranges: int
+    layers: bytes
+    n_layers: int
+    scenarios: int
+    missing: list[tuple]
+
+
+def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
+    """One chunk of scenarios (a worker's job), formatted as CSV lines (headers when `header`)."""
     scenarios, step1, layers, header = job
-    r_rows: list[tuple] = []
-    texts: list[str] = [",".join(LAYER_COLUMNS) + "\n"] if layers and header else []
-    n_layers = 0
+    r_texts: list[str] = [",".join(RANGE_COLUMNS) + "\n"] if header else []
+    l_texts: list[str] = [",".join(LAYER_COLUMNS) + "\n"] if layers and header else []
+    n_ranges = n_layers = done = 0
     missing: list[tuple] = []
     for sc in scenarios:
         p = result_path(Path(step1), sc)
@@ -196,25 +227,37 @@ def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> tuple[list[tuple], by
         except ResultFileError as e:
             missing.append((sc.id, "unreadable", str(e)))
             continue
-        a, _, _ = result_rows(res, layers=False)
-        r_rows += a
+        done += 1
+        text, n = range_csv(res)
+        r_texts.append(text)
+        n_ranges += n
         if layers:
             text, n = layer_csv(res)
-            texts.append(text)
+            l_texts.append(text)
             n_layers += n
-    return r_rows, "".join(texts).encode(), n_layers, missing
+    return ChunkText("".join(r_texts).encode(), n_ranges, "".join(l_texts).encode(), n_layers, done, missing)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `compile_to_disk` wrote: row counts, scenarios with a result, and the missing / failed tables."""
+
+    scenarios: int
+    range_rows: int
+    layer_rows: int
+    missing: pd.DataFrame
+    failures: pd.DataFrame
 
 
 def compile_to_disk(
     sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True, jobs: int | None = None
-) -> tuple[Tables, int]:
+) -> Written:
     """`compile_tables` + `write_tables`, the same bytes, with bounded memory and in parallel: chunks of
-    `LAYER_CHUNK` scenarios are read by `jobs` processes (default: the CPUs) in sweep order and the per-layer
-    table is streamed to `out/step2/layers.csv` chunk by chunk. Returns the tables without `layers` and the
-    number of layer rows written."""
+    `LAYER_CHUNK` scenarios are read and formatted by `jobs` processes (default: the CPUs) and both tables
+    are streamed to `out/step2/` chunk by chunk in sweep order."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from acco.io.atomic import atomic_writer
+    from acco.io.atomic import atomic_write_bytes, atomic_writer
 
     step1 = Path(out) / "step1"
     scenarios = expand(sweep)
@@ -222,31 +265,34 @@ def compile_to_disk(
     work = [(c, str(step1), layers, i == 0) for i, c in enumerate(chunks)]
     jobs = min(jobs or os.cpu_count() or 1, len(chunks))
     failed_ids = {f.get("scenario_id"): f for f in iter_failures(step1)} if step1.exists() else {}
-    r_rows: list[tuple] = []
     missing: list[tuple] = []
-    n_layers = 0
+    n_ranges = n_layers = done = 0
+    d = Path(out) / "step2"
     bar = tqdm(total=len(scenarios), desc="step 2", unit="scenario", disable=not progress)
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
         results = pool.map(_chunk, work) if pool else map(_chunk, work)
-        with atomic_writer(Path(out) / "step2" / "layers.csv") if layers else _nowhere() as f:
-            for (c, *_), (a, text, n, miss) in zip(work, results):
-                r_rows += a
-                f.write(text)
-                n_layers += n
-                for sid, status, msg in miss:
+        with atomic_writer(d / "ranges.csv") as fr, (atomic_writer(d / "layers.csv") if layers else _nowhere()) as fl:
+            for (c, *_), ct in zip(work, results):
+                fr.write(ct.ranges)
+                fl.write(ct.layers)
+                n_ranges += ct.n_ranges
+                n_layers += ct.n_layers
+                done += ct.scenarios
+                for sid, status, msg in ct.missing:
                     if status is None:
-                        fl = failed_ids.get(sid)
-                        status, msg = ("failed", fl["message"]) if fl else ("not run", "")
+                        fl_ = failed_ids.get(sid)
+                        status, msg = ("failed", fl_["message"]) if fl_ else ("not run", "")
                     missing.append((sid, status, msg))
                 bar.update(len(c))
     finally:
         bar.close()
         if pool:
             pool.shutdown()
-    t = Tables(_frame(r_rows, RANGE_COLUMNS), None, _missing(missing), _failures(sweep, out))
-    write_tables(t, out)
-    return t, n_layers
+    w = Written(done, n_ranges, n_layers, _missing(missing), _failures(sweep, out))
+    for name, df in (("missing", w.missing), ("failures", w.failures)):
+        atomic_write_bytes(d / f"{name}.csv", df.to_csv(index=False, lineterminator="\n").encode())
+    return w
 
 
 class _nowhere:
@@ -308,4 +354,4 @@ def read_ranges(out: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-__all__ = ["ENERGY_COLUMNS", "KEY_COLUMNS", "LAYER_COLUMNS", "RANGE_COLUMNS", "Tables", "compile_tables", "compile_to_disk", "csv_field", "layer_csv", "layer_energy_of", "read_ranges", "write_tables"]
+__all__ = ["ENERGY_COLUMNS", "KEY_COLUMNS", "LAYER_COLUMNS", "RANGE_COLUMNS", "Tables", "compile_tables", "compile_to_disk", "csv_field", "layer_csv", "range_csv", "Written", "layer_energy_of", "read_ranges", "write_tables"]
