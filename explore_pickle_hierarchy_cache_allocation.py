@@ -160,6 +160,11 @@ def run(args: argparse.Namespace) -> int:
             figures = pool.submit(range_figures, whole_network_rows(ranges), out)
         alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool)
         files = alloc.write(out)
+        front_figures = None
+        if not args.no_plots and not args.no_pareto and pool is not None:
+            from acco.reports.plots import pareto as pareto_figures
+
+            front_figures = pool.submit(pareto_figures, alloc.pareto, out)
         if budget is not None:
             from acco.reports.realtime import plot_realtime, realtime_report
 
@@ -184,8 +189,9 @@ def run(args: argparse.Namespace) -> int:
                 p = out / f"{name}.csv"
                 atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
                 files.append(p)
-        if figures is not None:
-            files += figures.result()
+        for fut in (figures, front_figures):
+            if fut is not None:
+                files += fut.result()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -205,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
                 layer_energy = layer_energy_of(args.out, zip(picks["scenario_id"], picks["cut_before"], picks["cut_after"]), sweep)
             except ResultFileError as e:
                 print(f"warning: no energy breakdown ({e})", file=sys.stderr)
-        files += plot_all(ranges if figures is None else None, out, alloc.strategy_ranges, alloc.best, None if args.no_pareto else alloc.pareto, layer_energy, ratios)
+        files += plot_all(ranges if figures is None else None, out, alloc.strategy_ranges, alloc.best, None if args.no_pareto or front_figures is not None else alloc.pareto, layer_energy, ratios)
 
     _summary(alloc, ratios, th)
     print(f"step 3: {len(alloc.strategies)} strategies, {len(alloc.pareto)} Pareto points, {len(files)} files -> {out}/")

@@ -122,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_steps23:
             t2, _ = _step("explore_pickle_compile_readings.py", sweep_file, out, "--quiet")
             print(f"step 2: {t2:.1f} s wall")
-            if (ROOT / "explore_pickle_hierarchy_cache_allocation.py").exists():
-                t3, _ = _step("explore_pickle_hierarchy_cache_allocation.py", sweep_file, out)
-                print(f"step 3: {t3:.1f} s wall")
+            t3s, _ = _step("explore_pickle_hierarchy_cache_allocation.py", sweep_file, out, "--no-baselines", "--no-plots")
+            print(f"step 3, search and tables only (--no-baselines --no-plots): {t3s:.1f} s wall")
+            print(f"steps 2-3 (tables and search): {t2 + t3s:.1f} s wall")
+            t3, _ = _step("explore_pickle_hierarchy_cache_allocation.py", sweep_file, out)
+            print(f"step 3, everything (baselines run the mapper, figures): {t3:.1f} s wall")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS: this process {own:.0f} MiB, largest child process {kids:.0f} MiB")

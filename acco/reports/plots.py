@@ -29,9 +29,10 @@ def _name(*parts: object) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", str(p)).strip("-") for p in parts if str(p) != "")
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, tight: bool = True) -> Path:
+    """Write a figure as PNG and close it; `tight` crops to the drawn content (costs a second drawing pass)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=110, bbox_inches="tight" if tight else None)
     _plt().close(fig)
     return path
 
@@ -58,7 +59,7 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
         modes = sorted({(bool(h), bool(v)) for h, v in zip(g["h_cache"], g["v_cache"])}, reverse=True)
         xs, ys = sorted(g["tile_x"].unique()), sorted(g["tile_y"].unique())
         fig, axes = plt.subplots(3, len(modes), figsize=(3.6 * len(modes) + 1, 8.5), squeeze=False)
-        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.06, top=0.92, wspace=0.35, hspace=0.45)
+        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.07, top=0.92, wspace=0.35, hspace=0.55)
         for j, (h, v) in enumerate(modes):
             gm = g[(g["h_cache"].astype(bool) == h) & (g["v_cache"].astype(bool) == v)]
             for i, col in enumerate(("energy_pJ", "latency_cc", "edp")):
@@ -67,14 +68,14 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
                     grid[ys.index(r.tile_y), xs.index(r.tile_x)] = float(getattr(r, col))
                 ax = axes[i][j]
                 im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-                ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+                ax.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=90, fontsize=7)
                 ax.set_yticks(range(len(ys)), [str(y) for y in ys])
                 ax.set_xlabel("tile_x")
                 ax.set_ylabel("tile_y")
                 ax.set_title(f"{METRIC_LABELS[col]}, caching {_cache_text(h, v)}", fontsize=8)
                 fig.colorbar(im, ax=ax)
         fig.suptitle(f"{hw} / {wl} / target {target}: whole network, total", fontsize=9)
-        files.append(_save(fig, Path(out) / f"heatmap_{_name(hw, wl, target)}.png"))
+        files.append(_save(fig, Path(out) / f"heatmap_{_name(hw, wl, target)}.png", tight=False))
     return files
 
 
@@ -165,6 +166,7 @@ def pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
         return files
     for (hw, wl, view), g in front.groupby(["hardware", "workload", "view"], sort=True):
         fig, ax = plt.subplots(figsize=(6, 4.5))
+        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.92)
         sc = ax.scatter(g["latency_cc"].astype(float), g["energy_pJ"].astype(float), c=g["peak_MiB"].astype(float), cmap="viridis", s=12)
         fig.colorbar(sc, ax=ax, label="Σ peak activation (MiB)")
         ax.set_xscale("log")
@@ -172,7 +174,7 @@ def pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
         ax.set_xlabel("latency (cycles)")
         ax.set_ylabel("energy (pJ)")
         ax.set_title(f"{hw} / {wl}: Pareto front ({view}), {len(g)} strategies", fontsize=9)
-        files.append(_save(fig, Path(out) / f"pareto_{_name(hw, wl, view)}.png"))
+        files.append(_save(fig, Path(out) / f"pareto_{_name(hw, wl, view)}.png", tight=False))
     return files
 
 
