@@ -352,7 +352,8 @@ def evaluate(
     """Cost of one layer under one spatial + temporal mapping (ACCO's per-layer model)."""
     spatial = spatial or spatial_mapping_for(layer, acc)
     pats = build_patterns(layer, spatial, temporal)
-    pats_int = build_patterns(layer, spatial.integer(), temporal)
+    # latency uses the rounded-up spatial mapping; with no fractional unrolling it is this one
+    pats_int = pats if spatial.is_integer() else build_patterns(layer, spatial.integer(), temporal)
     acc_words = word_accesses(layer, acc, pats)
     indiv, _shared, eff, eff_shared = utilization(layer, acc, pats)
     db = _double_buffer(layer, acc, pats, eff, eff_shared)

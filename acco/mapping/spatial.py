@@ -37,6 +37,13 @@ class SpatialMapping:
         )
         return SpatialMapping(lv, tuple((a, d, float(ceil(s))) for a, d, s in self.unrolling))
 
+    def is_integer(self) -> bool:
+        """True when `integer()` would return this very mapping (every unrolling an integral float)."""
+        ok = lambda s: type(s) is float and s.is_integer()  # noqa: E731
+        return all(ok(s) for _, _, s in self.unrolling) and all(
+            ok(s) for per in self.levels.values() for loops in per for _, s in loops
+        )
+
     def unrolled(self, dim: str) -> float:
         """Total spatial unrolling of a layer dim (product over array dims)."""
         p = 1.0
