@@ -1,7 +1,7 @@
 """Step 3 of the ACCO pipeline: best whole-network strategies, Pareto front, baselines and plots (see docs/pipeline.md).
 
     python explore_pickle_hierarchy_cache_allocation.py [--sweep inputs/sweeps/default.yaml] [--out outputs]
-        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto]
+        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto] [--jobs N]
         [--clock-mhz F (--hop-ms T | --frame-rate-hz R) [--act-budget-mib X] [--weight-budget-mib X]]
 
 Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) and writes OUT/step3/.
