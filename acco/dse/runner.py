@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import pickle
 import platform
 import sys
 import time
@@ -33,7 +32,7 @@ from tqdm import tqdm
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
 from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import failure_path, is_done, result_path, save_failure, save_result
+from acco.dse.store import encode_result, is_done, save_encoded, save_failure, save_result
 from acco.io.atomic import atomic_write_bytes
 from acco.dse.sweep import Sweep
 from acco.search.memo import DEFAULT_CACHE, compact_dir
@@ -147,7 +146,7 @@ def run_chunk(
         if on_result is not None:
             on_result(r)
         elif encode and isinstance(r, ScenarioResult):
-            results.append(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL))
+            results.append(encode_result(r))
         else:
             results.append(r)
     if cache_dir is not None:
@@ -260,10 +259,8 @@ def run_sweep(
 
 def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, chunk: list[Scenario] | None = None) -> None:
     for i, r in enumerate(c.results):
-        if isinstance(r, bytes):  # pickled by the worker: written as is (what `save_result` does)
-            sc = chunk[i]  # type: ignore[index]
-            atomic_write_bytes(result_path(step1, sc), r)
-            failure_path(step1, sc).unlink(missing_ok=True)
+        if isinstance(r, bytes):  # encoded by the worker: written as is
+            save_encoded(step1, chunk[i], r)  # type: ignore[index]
             summary.done += 1
         else:
             _store(step1, r, summary)

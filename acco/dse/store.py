@@ -58,12 +58,22 @@ def failure_path(step1: Path, sc: Scenario) -> Path:
     return step1 / (sc.file_stem + FAILURE_SUFFIX)
 
 
+def encode_result(res: ScenarioResult) -> bytes:
+    """A result file's contents (a worker process can encode, the parent only writes)."""
+    return pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def save_encoded(step1: Path, sc: Scenario, data: bytes) -> Path:
+    """Store the encoded result of `sc` atomically; a failure record of the same scenario is removed."""
+    p = result_path(step1, sc)
+    atomic_write_bytes(p, data)
+    failure_path(step1, sc).unlink(missing_ok=True)  # another run may remove it at the same time
+    return p
+
+
 def save_result(step1: Path, res: ScenarioResult) -> Path:
     """Store a result atomically; a failure record of the same scenario is removed."""
-    p = result_path(step1, res.scenario)
-    atomic_write_bytes(p, pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
-    failure_path(step1, res.scenario).unlink(missing_ok=True)  # another run may remove it at the same time
-    return p
+    return save_encoded(step1, res.scenario, encode_result(res))
 
 
 def save_failure(step1: Path, fail: ScenarioFailure) -> Path:
@@ -128,6 +138,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "ResultFileError", "failure_path", "is_done", "iter_failures", "load_result",
-    "result_path", "save_failure", "save_result",
+    "ResultFileError", "encode_result", "failure_path", "is_done", "iter_failures", "load_result",
+    "result_path", "save_encoded", "save_failure", "save_result",
 ]

@@ -45,7 +45,7 @@ ENERGY_COLUMNS = KEY_COLUMNS + ("node_id", "component", "energy_pJ")
 class Tables:
     """The Step-2 tables of a sweep."""
 
-    ranges: pd.DataFrame
+    ranges: pd.DataFrame | None
     layers: pd.DataFrame | None
     missing: pd.DataFrame
     failures: pd.DataFrame
@@ -257,7 +257,7 @@ def compile_to_disk(
     are streamed to `out/step2/` chunk by chunk in sweep order."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from acco.io.atomic import atomic_write_bytes, atomic_writer
+    from acco.io.atomic import atomic_writer
 
     step1 = Path(out) / "step1"
     scenarios = expand(sweep)
@@ -290,8 +290,7 @@ def compile_to_disk(
         if pool:
             pool.shutdown()
     w = Written(done, n_ranges, n_layers, _missing(missing), _failures(sweep, out))
-    for name, df in (("missing", w.missing), ("failures", w.failures)):
-        atomic_write_bytes(d / f"{name}.csv", df.to_csv(index=False, lineterminator="\n").encode())
+    write_tables(Tables(None, None, w.missing, w.failures), out)  # the two streamed tables are written
     return w
 
 
