@@ -130,346 +130,350 @@ def _cover(j, y, pa, pp, ordr, U, Kk):
 
 
 @_jit
-def _eval_one(
-    row, out_cuts, n, D, K, o, total, code_dim, code_size,
-    rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
-    n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int,
-    cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat, seqpat_i,
-    uc, boost, ir_from, boost_i, ir_from_i,
-    inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-    port_act, port_n, shp, ins, n_ins, out_lat, mac_energy,
-    w,
-):
-    """Allocate and cost one ordering `row`; returns (valid, energy, latency2, latency0) and fills out_cuts[K, M]."""
+def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
+    """Allocate and cost the orderings rows[0:nrows]: valid, energy, latency2, latency0 per row into the
+    output arrays and the cut positions into cuts_out[r, K, M]. One call per chunk of orderings: a call
+    passing the ~100 table arrays costs microseconds, as much as costing an ordering."""
+    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
+     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
+     seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
     (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
      merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
      Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt) = w
-    M = out_cuts.shape[1]
-    for j in range(n):
-        S[j] = code_size[row[j]]
-        DI[j] = code_dim[row[j]]
-    P[0] = 1
-    for j in range(n):
-        P[j + 1] = P[j] * S[j]
-    Qs[n] = 1  # Qs[j] = total // P[j], as a suffix product (no division)
-    for j in range(n - 1, -1, -1):
-        Qs[j] = Qs[j + 1] * S[j]
-    for d in range(D):
-        C[d, 0] = 1
+    for ri in range(nrows):
+        row = rows[ri]
+        out_cuts = cuts_out[ri]
+        M = out_cuts.shape[1]
         for j in range(n):
-            C[d, j + 1] = C[d, j] * (S[j] if DI[j] == d else 1)
-    last_ir_o = -1
-    for q in range(K):
+            S[j] = code_size[row[j]]
+            DI[j] = code_dim[row[j]]
+        P[0] = 1
         for j in range(n):
-            irm[q, j] = irr_dim[q, DI[j]]
-            relm[q, j] = rel_dim[q, DI[j]]
-    for j in range(n):
-        if irm[o, j]:
-            last_ir_o = j
+            P[j + 1] = P[j] * S[j]
+        Qs[n] = 1  # Qs[j] = total // P[j], as a suffix product (no division)
+        for j in range(n - 1, -1, -1):
+            Qs[j] = Qs[j + 1] * S[j]
+        for d in range(D):
+            C[d, 0] = 1
+            for j in range(n):
+                C[d, j + 1] = C[d, j] * (S[j] if DI[j] == d else 1)
+        last_ir_o = -1
+        for q in range(K):
+            for j in range(n):
+                irm[q, j] = irr_dim[q, DI[j]]
+                relm[q, j] = rel_dim[q, DI[j]]
+        for j in range(n):
+            if irm[o, j]:
+                last_ir_o = j
 
-    valid = True
-    # ---------- memory allocation ----------
-    for q in range(K):
-        cutc[q] = 0
-    for q in range(K):
-        level_no[q] = 0
-    for L in range(lvl_nops.shape[0]):
-        nops = lvl_nops[L]
-        if nops == 0:
-            continue
-        cap = lvl_cap[L]
-        for t in range(nops):
-            q = lvl_ops[L, t]
-            a_sp = level_no[q] + 1  # spatial products of arch level a_sp (cum index)
-            nb = level_no[q] + 1  # bounds: [0] + cuts so far
-            c0 = cutc[q]
-            if q == o:
-                pr_ = prec_o if last_ir_o >= c0 else prec_of
-            else:
-                pr_ = prec[q]
-            # only positions at or above the current cut are read (below it: an invalid ordering's
-            # placeholder; the ordering is then already invalid)
-            for j in range(c0):
-                b_tmp[t, j] = 0
-            for j in range(c0, n + 1):
-                res = 1.0
-                if anyfrac[q]:
-                    for r in range(nreld[q]):
-                        d = reld[q, r]
-                        res = res * _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
-                    for r in range(npr[q]):
-                        da = np.int64(prs[q, r, 1])
-                        dbb = np.int64(prs[q, r, 3])
-                        va = _alloc_size(q, da, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
-                        vb = _alloc_size(q, dbb, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
-                        res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
-                else:
-                    for r in range(nreld[q]):
-                        d = reld[q, r]
-                        res = res * np.ceil(cum[q, a_sp, d] * C[d, j])
-                    for r in range(npr[q]):
-                        da = np.int64(prs[q, r, 1])
-                        dbb = np.int64(prs[q, r, 3])
-                        va = np.ceil(cum[q, a_sp, da] * C[da, j])
-                        vb = np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
-                        res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
-                b_tmp[t, j] = np.int64(res) * pr_
-                if b_tmp[t, j] > cap and not anyfrac[q]:
-                    # tile sizes never shrink as loops are added (ceil of growing products, and a pr
-                    # extent grows with both its sizes): no later position fits either
-                    for jj in range(j + 1, n + 1):
-                        b_tmp[t, jj] = _BIG
-                    break
-            if not (b_tmp[t, c0] <= cap):
-                valid = False
-            # the positions that fit, from the current cut up (bits_l holds them as a list)
-            okn[t] = 0
-            for j in range(c0, n + 1):
-                if b_tmp[t, j] <= cap:
-                    bits_l[t, okn[t]] = j
-                    okn[t] += 1
-        # top operands take all that fits (one choice: the last fitting position; if none, the
-        # ordering is invalid); the others: every combination, last operand fastest, minimum summed
-        # score (words x the iterations above), ties to the last combination
-        fixed = np.int64(0)
-        nfree = 0
-        empty = False
-        for t in range(nops):
-            odo[t] = 0
-            if lvl_top[L, t]:
-                sel = bits_l[t, okn[t] - 1] if okn[t] > 0 else 0
-                if sel != n:
-                    valid = False
-                idx_buf[t] = sel
-                fixed += min(b_tmp[t, sel], _BIG // 8)
-            else:
-                nfree += 1
-                if okn[t] == 0:
-                    empty = True
-        anyok = True
-        if nfree > 0:
-            best = np.int64(_BIG)
-            anyok = False
-            if not empty:
-                while True:
-                    tb = fixed
-                    ts = np.int64(0)
-                    for t in range(nops):
-                        if lvl_top[L, t]:
-                            continue
-                        j = bits_l[t, odo[t]]
-                        tb += b_tmp[t, j]
-                        ts += Qs[j] * b_tmp[t, j]
-                    if tb <= cap and ts <= best:
-                        best = ts
-                        anyok = True
-                        for t in range(nops):
-                            if not lvl_top[L, t]:
-                                idx_buf[t] = bits_l[t, odo[t]]
-                    # advance: last free operand fastest
-                    t = nops - 1
-                    while t >= 0:
-                        if lvl_top[L, t]:
-                            t -= 1
-                            continue
-                        odo[t] += 1
-                        if odo[t] < okn[t]:
-                            break
-                        odo[t] = 0
-                        t -= 1
-                    if t < 0:
-                        break
-            anyok = anyok and best < _BIG
+        valid = True
+        # ---------- memory allocation ----------
+        for q in range(K):
+            cutc[q] = 0
+        for q in range(K):
+            level_no[q] = 0
+        for L in range(lvl_nops.shape[0]):
+            nops = lvl_nops[L]
+            if nops == 0:
+                continue
+            cap = lvl_cap[L]
             for t in range(nops):
-                if not lvl_top[L, t] and not anyok:
-                    idx_buf[t] = cutc[lvl_ops[L, t]]
-        else:
-            anyok = fixed <= cap
-        for t in range(nops):
-            q = lvl_ops[L, t]
-            if lvl_top[L, t] and not anyok:
-                idx_buf[t] = cutc[q]
-        for t in range(nops):
-            q = lvl_ops[L, t]
-            cutc[q] = idx_buf[t]
-            out_cuts[q, level_no[q]] = cutc[q]
-            level_no[q] += 1
-            if lvl_top[L, t] and cutc[q] != n:
-                valid = False
-
-    # ---------- stationarity merge-down ----------
-    for q in range(K):
-        # next position >= x whose loop is relevant (not irrelevant) to q, else n
-        nx[n] = n
-        for x in range(n - 1, -1, -1):
-            nx[x] = x if not irm[q, x] else nx[x + 1]
-        for m in range(n_mem[q] - 1):
-            merged[q, m] = nx[min(out_cuts[q, m], n)]
-        merged[q, n_mem[q] - 1] = n
-
-    # ---------- patterns, energy (fractional) and capacity ----------
-    _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
-              reld, nreld, prs, npr, prec, prec_o, prec_of, cum, fac, nfac, seqpat, boost, ir_from,
-              prl, pri, top_r, top_ir, elems, cyc, Fv, T, effs, seqc, mult, Qs, cnt)
-    mem_energy = 0.0
-    for q in range(K):
-        for m in range(n_mem[q]):
-            for dd in range(4):
-                amount = T[q, m, dd, 0]
-                pr_ = T[q, m, dd, 1]
-                count = T[q, m, dd, 3]
-                max_bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
-                min_bw = inst[q, m, 3] if (dd == _TL or dd == _TH) else inst[q, m, 4]
-                if amount == 0 or pr_ == 0 or count == 0:
-                    accd = 0.0
+                q = lvl_ops[L, t]
+                a_sp = level_no[q] + 1  # spatial products of arch level a_sp (cum index)
+                nb = level_no[q] + 1  # bounds: [0] + cuts so far
+                c0 = cutc[q]
+                if q == o:
+                    pr_ = prec_o if last_ir_o >= c0 else prec_of
                 else:
-                    precf = float(pr_)
-                    per_cycle = float(amount)
-                    cycles = 1.0
-                    if (dd == _TL or dd == _FL) and m > 0:
-                        ot = other[q, m, dd]
-                        per_cycle = min(min(ot / precf, max_bw / precf), float(amount))
-                        pcs = 1.0 if per_cycle == 0 else per_cycle
-                        cycles = np.ceil(amount / pcs)
-                    accd = np.ceil(per_cycle * pr_ / min_bw) * (min_bw / max_bw) * count * cycles * uc[q, m + 1]
-                mult[dd] = accd
-            e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
-            mem_energy = mem_energy + e
-    energy = mem_energy + mac_energy
-
-    for q in range(K):
-        for m in range(n_mem[q]):
-            indiv[q, m] = effs[q, 0, m + 1] / inst[q, m, 0]
-            eff[q, m] = effs[q, 1, m + 1] / inst[q, m, 0]
-            if not (indiv[q, m] <= 1):
-                valid = False
-    # eff_shared (reuse `real`-sized scratch: db holds flags, Ra holds eff_shared)
-    for q in range(K):
-        for m in range(n_mem[q]):
-            Ra[q * M + m] = eff[q, m]
-    for g in range(grp_n.shape[0]):
-        u = 0.0
-        ue = 0.0
-        for t in range(grp_n[g]):
-            q = grp_op[g, t]
-            if q >= 0:
-                u = u + indiv[q, grp_idx[g, t]]
-                ue = ue + eff[q, grp_idx[g, t]]
-        if grp_allnz[g] and not (u <= 1):
-            valid = False
-        for t in range(grp_n[g]):
-            q = grp_op[g, t]
-            if q >= 0:
-                Ra[q * M + grp_idx[g, t]] = ue
-    for q in range(K):
-        db[q, 0] = False
-        for m in range(n_mem[q]):
-            es = Ra[q * M + m]
-            first = es <= 0.5
-            second = (not first) and (eff[q, m] <= 1 - es)
-            db[q, m + 1] = first or second
-            g = grp_of[q, m]
-            if g >= 0 and second:
-                for t in range(grp_n[g]):
-                    q2 = grp_op[g, t]
-                    if q2 >= 0:
-                        Ra[q2 * M + grp_idx[g, t]] = Ra[q2 * M + grp_idx[g, t]] + eff[q, m]
-
-    # ---------- latency (integer spatial mapping) ----------
-    if not same_int:
-        _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
-                  reld, nreld, prs, npr, prec, prec_o, prec_of, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i,
-                  prl, pri, top_r, top_ir, elems, cyc, Fv_i, T_i, effs, seqc, mult, Qs, cnt)
-        Tl = T_i
-    else:
-        Tl = T  # the spatial mapping is integer: the latency patterns are the energy patterns
-    for q in range(K):
-        for m in range(n_mem[q]):
-            for dd in range(4):
-                amount = Tl[q, m, dd, 0]
-                pr_ = Tl[q, m, dd, 1]
-                bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
-                real[q, m, dd] = np.ceil(amount * pr_ / bw)
-                own = db[q, m] if (dd == _TL or dd == _FL) else db[q, m + 1]
-                allowed[q, m, dd] = Tl[q, m, dd, 2] if own else Tl[q, m, dd, 4]
-    ss_comb = 0.0
-    for pi in range(port_n.shape[0]):
-        k = port_n[pi]
-        if k == 0:
-            continue
-        n_act = 0
-        single = 0.0
-        pos_ = 0.0
-        muw = 0.0
-        for t in range(k):
-            q = port_act[pi, t, 0]
-            m = port_act[pi, t, 1]
-            dd = port_act[pi, t, 2]
-            R = real[q, m, dd]
-            A = float(allowed[q, m, dd])
-            PC = Tl[q, m, dd, 3]
-            act = PC != 0
-            Ra[t] = R
-            Aa[t] = A
-            PDa[t] = float(Tl[q, m, dd, 2])
-            ACTa[t] = act
-            idx_buf[t] = t
-            if act:
-                n_act += 1
-                ssi = (R - A) * (PC - 1)
-                single = single + ssi
-                muw = muw + A * (PC - 1)
-                if ssi > 0:
-                    pos_ = pos_ + ssi
-        if k > 1:
-            union = _muw_union(Aa, PDa, ACTa, idx_buf, k, total, pa, pp, ordr, Ua, Ka)
-            multi = pos_ + max(0.0, single - pos_ + muw - union)
-            port_ss = single if n_act == 1 else multi
-        else:
-            port_ss = single
-        ss_comb = max(ss_comb, 0.0 if n_act == 0 else port_ss)
-
-    # input loading and output off-loading
-    ind0 = 0.0
-    half0 = 0.0
-    sh0 = 0.0
-    ind1 = 0.0
-    half1 = 0.0
-    sh1 = 0.0
-    for t in range(n_ins):
-        q = ins[t]
-        ind_ = 0.0
-        half_ = 0.0
-        sh_ = 0.0
-        for m in range(n_mem[q] - 1):
-            longest = max(real[q, m, _FH], real[q, m + 1, _TL])
-            s1 = shp[q, m, _FH]
-            s2 = shp[q, m + 1, _TL]
-            if s1 and s2:
-                sh_ = sh_ + longest
-            elif (not s1) and (not s2):
-                ind_ = ind_ + longest
+                    pr_ = prec[q]
+                # only positions at or above the current cut are read (below it: an invalid ordering's
+                # placeholder; the ordering is then already invalid)
+                for j in range(c0):
+                    b_tmp[t, j] = 0
+                for j in range(c0, n + 1):
+                    res = 1.0
+                    if anyfrac[q]:
+                        for r in range(nreld[q]):
+                            d = reld[q, r]
+                            res = res * _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                        for r in range(npr[q]):
+                            da = np.int64(prs[q, r, 1])
+                            dbb = np.int64(prs[q, r, 3])
+                            va = _alloc_size(q, da, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                            vb = _alloc_size(q, dbb, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                            res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+                    else:
+                        for r in range(nreld[q]):
+                            d = reld[q, r]
+                            res = res * np.ceil(cum[q, a_sp, d] * C[d, j])
+                        for r in range(npr[q]):
+                            da = np.int64(prs[q, r, 1])
+                            dbb = np.int64(prs[q, r, 3])
+                            va = np.ceil(cum[q, a_sp, da] * C[da, j])
+                            vb = np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
+                            res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+                    b_tmp[t, j] = np.int64(res) * pr_
+                    if b_tmp[t, j] > cap and not anyfrac[q]:
+                        # tile sizes never shrink as loops are added (ceil of growing products, and a pr
+                        # extent grows with both its sizes): no later position fits either
+                        for jj in range(j + 1, n + 1):
+                            b_tmp[t, jj] = _BIG
+                        break
+                if not (b_tmp[t, c0] <= cap):
+                    valid = False
+                # the positions that fit, from the current cut up (bits_l holds them as a list)
+                okn[t] = 0
+                for j in range(c0, n + 1):
+                    if b_tmp[t, j] <= cap:
+                        bits_l[t, okn[t]] = j
+                        okn[t] += 1
+            # top operands take all that fits (one choice: the last fitting position; if none, the
+            # ordering is invalid); the others: every combination, last operand fastest, minimum summed
+            # score (words x the iterations above), ties to the last combination
+            fixed = np.int64(0)
+            nfree = 0
+            empty = False
+            for t in range(nops):
+                odo[t] = 0
+                if lvl_top[L, t]:
+                    sel = bits_l[t, okn[t] - 1] if okn[t] > 0 else 0
+                    if sel != n:
+                        valid = False
+                    idx_buf[t] = sel
+                    fixed += min(b_tmp[t, sel], _BIG // 8)
+                else:
+                    nfree += 1
+                    if okn[t] == 0:
+                        empty = True
+            anyok = True
+            if nfree > 0:
+                best = np.int64(_BIG)
+                anyok = False
+                if not empty:
+                    while True:
+                        tbits = fixed
+                        ts = np.int64(0)
+                        for t in range(nops):
+                            if lvl_top[L, t]:
+                                continue
+                            j = bits_l[t, odo[t]]
+                            tbits += b_tmp[t, j]
+                            ts += Qs[j] * b_tmp[t, j]
+                        if tbits <= cap and ts <= best:
+                            best = ts
+                            anyok = True
+                            for t in range(nops):
+                                if not lvl_top[L, t]:
+                                    idx_buf[t] = bits_l[t, odo[t]]
+                        # advance: last free operand fastest
+                        t = nops - 1
+                        while t >= 0:
+                            if lvl_top[L, t]:
+                                t -= 1
+                                continue
+                            odo[t] += 1
+                            if odo[t] < okn[t]:
+                                break
+                            odo[t] = 0
+                            t -= 1
+                        if t < 0:
+                            break
+                anyok = anyok and best < _BIG
+                for t in range(nops):
+                    if not lvl_top[L, t] and not anyok:
+                        idx_buf[t] = cutc[lvl_ops[L, t]]
             else:
-                half_ = longest
-        if t == 0:
-            ind0, half0, sh0 = ind_, half_, sh_
+                anyok = fixed <= cap
+            for t in range(nops):
+                q = lvl_ops[L, t]
+                if lvl_top[L, t] and not anyok:
+                    idx_buf[t] = cutc[q]
+            for t in range(nops):
+                q = lvl_ops[L, t]
+                cutc[q] = idx_buf[t]
+                out_cuts[q, level_no[q]] = cutc[q]
+                level_no[q] += 1
+                if lvl_top[L, t] and cutc[q] != n:
+                    valid = False
+
+        # ---------- stationarity merge-down ----------
+        for q in range(K):
+            # next position >= x whose loop is relevant (not irrelevant) to q, else n
+            nx[n] = n
+            for x in range(n - 1, -1, -1):
+                nx[x] = x if not irm[q, x] else nx[x + 1]
+            for m in range(n_mem[q] - 1):
+                merged[q, m] = nx[min(out_cuts[q, m], n)]
+            merged[q, n_mem[q] - 1] = n
+
+        # ---------- patterns, energy (fractional) and capacity ----------
+        _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
+                  reld, nreld, prs, npr, prec, prec_o, prec_of, cum, fac, nfac, seqpat, boost, ir_from,
+                  prl, pri, top_r, top_ir, elems, cyc, Fv, T, effs, seqc, mult, Qs, cnt)
+        mem_energy = 0.0
+        for q in range(K):
+            for m in range(n_mem[q]):
+                for dd in range(4):
+                    amount = T[q, m, dd, 0]
+                    pr_ = T[q, m, dd, 1]
+                    count = T[q, m, dd, 3]
+                    max_bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
+                    min_bw = inst[q, m, 3] if (dd == _TL or dd == _TH) else inst[q, m, 4]
+                    if amount == 0 or pr_ == 0 or count == 0:
+                        accd = 0.0
+                    else:
+                        precf = float(pr_)
+                        per_cycle = float(amount)
+                        cycles = 1.0
+                        if (dd == _TL or dd == _FL) and m > 0:
+                            ot = other[q, m, dd]
+                            per_cycle = min(min(ot / precf, max_bw / precf), float(amount))
+                            pcs = 1.0 if per_cycle == 0 else per_cycle
+                            cycles = np.ceil(amount / pcs)
+                        accd = np.ceil(per_cycle * pr_ / min_bw) * (min_bw / max_bw) * count * cycles * uc[q, m + 1]
+                    mult[dd] = accd
+                e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
+                mem_energy = mem_energy + e
+        energy = mem_energy + mac_energy
+
+        for q in range(K):
+            for m in range(n_mem[q]):
+                indiv[q, m] = effs[q, 0, m + 1] / inst[q, m, 0]
+                eff[q, m] = effs[q, 1, m + 1] / inst[q, m, 0]
+                if not (indiv[q, m] <= 1):
+                    valid = False
+        # eff_shared (reuse `real`-sized scratch: db holds flags, Ra holds eff_shared)
+        for q in range(K):
+            for m in range(n_mem[q]):
+                Ra[q * M + m] = eff[q, m]
+        for g in range(grp_n.shape[0]):
+            u = 0.0
+            ue = 0.0
+            for t in range(grp_n[g]):
+                q = grp_op[g, t]
+                if q >= 0:
+                    u = u + indiv[q, grp_idx[g, t]]
+                    ue = ue + eff[q, grp_idx[g, t]]
+            if grp_allnz[g] and not (u <= 1):
+                valid = False
+            for t in range(grp_n[g]):
+                q = grp_op[g, t]
+                if q >= 0:
+                    Ra[q * M + grp_idx[g, t]] = ue
+        for q in range(K):
+            db[q, 0] = False
+            for m in range(n_mem[q]):
+                es = Ra[q * M + m]
+                first = es <= 0.5
+                second = (not first) and (eff[q, m] <= 1 - es)
+                db[q, m + 1] = first or second
+                g = grp_of[q, m]
+                if g >= 0 and second:
+                    for t in range(grp_n[g]):
+                        q2 = grp_op[g, t]
+                        if q2 >= 0:
+                            Ra[q2 * M + grp_idx[g, t]] = Ra[q2 * M + grp_idx[g, t]] + eff[q, m]
+
+        # ---------- latency (integer spatial mapping) ----------
+        if not same_int:
+            _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
+                      reld, nreld, prs, npr, prec, prec_o, prec_of, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i,
+                      prl, pri, top_r, top_ir, elems, cyc, Fv_i, T_i, effs, seqc, mult, Qs, cnt)
+            Tl = T_i
         else:
-            ind1, half1, sh1 = ind_, half_, sh_
-    if n_ins == 1:
-        loading = ind0
-    else:
-        p1 = sh0 + max(sh1 + half1 + ind1, half0 + ind0)
-        p2 = sh1 + max(sh0 + half0 + ind0, half1 + ind1)
-        loading = min(p1, p2)
-    n_o = n_mem[o]
-    offloading = 0.0
-    if n_o >= 2:
-        offloading = max(real[o, n_o - 2, _TH], real[o, n_o - 1, _FL])
-        for m in range(n_o - 3, -1, -1):
-            offloading = offloading + out_lat[m + 1]
-    lat0 = total + ss_comb
-    lat2 = lat0 + loading + offloading
-    return valid, energy, lat2, lat0
+            Tl = T  # the spatial mapping is integer: the latency patterns are the energy patterns
+        for q in range(K):
+            for m in range(n_mem[q]):
+                for dd in range(4):
+                    amount = Tl[q, m, dd, 0]
+                    pr_ = Tl[q, m, dd, 1]
+                    bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
+                    real[q, m, dd] = np.ceil(amount * pr_ / bw)
+                    own = db[q, m] if (dd == _TL or dd == _FL) else db[q, m + 1]
+                    allowed[q, m, dd] = Tl[q, m, dd, 2] if own else Tl[q, m, dd, 4]
+        ss_comb = 0.0
+        for pi in range(port_n.shape[0]):
+            k = port_n[pi]
+            if k == 0:
+                continue
+            n_act = 0
+            single = 0.0
+            pos_ = 0.0
+            muw = 0.0
+            for t in range(k):
+                q = port_act[pi, t, 0]
+                m = port_act[pi, t, 1]
+                dd = port_act[pi, t, 2]
+                R = real[q, m, dd]
+                A = float(allowed[q, m, dd])
+                PC = Tl[q, m, dd, 3]
+                act = PC != 0
+                Ra[t] = R
+                Aa[t] = A
+                PDa[t] = float(Tl[q, m, dd, 2])
+                ACTa[t] = act
+                idx_buf[t] = t
+                if act:
+                    n_act += 1
+                    ssi = (R - A) * (PC - 1)
+                    single = single + ssi
+                    muw = muw + A * (PC - 1)
+                    if ssi > 0:
+                        pos_ = pos_ + ssi
+            if k > 1:
+                union = _muw_union(Aa, PDa, ACTa, idx_buf, k, total, pa, pp, ordr, Ua, Ka)
+                multi = pos_ + max(0.0, single - pos_ + muw - union)
+                port_ss = single if n_act == 1 else multi
+            else:
+                port_ss = single
+            ss_comb = max(ss_comb, 0.0 if n_act == 0 else port_ss)
+
+        # input loading and output off-loading
+        ind0 = 0.0
+        half0 = 0.0
+        sh0 = 0.0
+        ind1 = 0.0
+        half1 = 0.0
+        sh1 = 0.0
+        for t in range(n_ins):
+            q = ins[t]
+            ind_ = 0.0
+            half_ = 0.0
+            sh_ = 0.0
+            for m in range(n_mem[q] - 1):
+                longest = max(real[q, m, _FH], real[q, m + 1, _TL])
+                s1 = shp[q, m, _FH]
+                s2 = shp[q, m + 1, _TL]
+                if s1 and s2:
+                    sh_ = sh_ + longest
+                elif (not s1) and (not s2):
+                    ind_ = ind_ + longest
+                else:
+                    half_ = longest
+            if t == 0:
+                ind0, half0, sh0 = ind_, half_, sh_
+            else:
+                ind1, half1, sh1 = ind_, half_, sh_
+        if n_ins == 1:
+            loading = ind0
+        else:
+            p1 = sh0 + max(sh1 + half1 + ind1, half0 + ind0)
+            p2 = sh1 + max(sh0 + half0 + ind0, half1 + ind1)
+            loading = min(p1, p2)
+        n_o = n_mem[o]
+        offloading = 0.0
+        if n_o >= 2:
+            offloading = max(real[o, n_o - 2, _TH], real[o, n_o - 1, _FL])
+            for m in range(n_o - 3, -1, -1):
+                offloading = offloading + out_lat[m + 1]
+        lat0 = total + ss_comb
+        lat2 = lat0 + loading + offloading
+        valid_o[ri] = valid
+        energy_o[ri] = energy
+        lat2_o[ri] = lat2
+        lat0_o[ri] = lat0
+    return 0
 
 
 @_inline
@@ -599,22 +603,7 @@ def _set(T, q, m, dd, amount, p, period, count, window):
 @_jit
 def _eval_batch(codes, tb, w, valid, energy, lat2, lat0, cuts):
     """Cost every row of `codes` (N, n) into the output arrays."""
-    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
-     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
-     seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
-    for i in range(codes.shape[0]):
-        v, e, l2, l0 = _eval_one(
-            codes[i], cuts[i], n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr,
-            prec, prec_o, prec_of, n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i,
-            fac_i, nfac_i, seqpat, seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx,
-            grp_n, grp_allnz, grp_of, port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, w,
-        )
-        valid[i] = v
-        energy[i] = e
-        lat2[i] = l2
-        lat0[i] = l0
-    return 0
+    return _eval_rows(codes, codes.shape[0], cuts, valid, energy, lat2, lat0, tb, w)
 
 
 @_jit
@@ -654,40 +643,31 @@ def _fill_orderings(seq, st, out):
 
 
 @_jit
-def _scan_best(seq, st, buf, tb, w, objective, cut_row, best_cuts, best_row, stats, best_v):
+def _scan_best(seq, st, buf, tb, w, objective, cuts, best_cuts, best_row, stats, best_v, valid, energy, lat2, lat0):
     """Enumerate the remaining orderings in chunks of len(buf), cost each, keep the first strictly best.
 
     Stops after `stats[2]` orderings (a progress step) or when done; stats = (visited, valid, limit)."""
-    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
-     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
-     seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
     done = 0
     while done < stats[2]:
         k = _fill_orderings(seq, st, buf)
         if k == 0:
             break
+        _eval_rows(buf, k, cuts, valid, energy, lat2, lat0, tb, w)
         for r in range(k):
-            v, e, l2, l0 = _eval_one(
-                buf[r], cut_row, n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr,
-                prec, prec_o, prec_of, n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i,
-                frac_i, fac_i, nfac_i, seqpat, seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other,
-                grp_op, grp_idx, grp_n, grp_allnz, grp_of, port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, w,
-            )
             stats[0] += 1
-            if not v:
+            if not valid[r]:
                 continue
             stats[1] += 1
             if objective == 0:
-                x = e
+                x = energy[r]
             elif objective == 1:
-                x = l2
+                x = lat2[r]
             else:
-                x = e * l2
+                x = energy[r] * lat2[r]
             if x < best_v[0]:
                 best_v[0] = x
                 best_row[:] = buf[r]
-                best_cuts[:, :] = cut_row
+                best_cuts[:, :] = cuts[r]
         done += k
     return done
 
@@ -897,16 +877,18 @@ class CompiledEvaluator:
             total *= int(self.ev.code_size[c])
         tb = self._with_total(total)
         st = np.zeros(2, np.int64)
-        buf = np.zeros((min(chunk, 4096), self.n), np.int64)
+        rows = min(chunk, 4096)
+        buf = np.zeros((rows, self.n), np.int64)
         K = len(self.ev.ops)
-        cut_row = np.zeros((K, self.M), np.int64)
+        cuts = np.zeros((rows, K, self.M), np.int64)
+        valid, energy, lat2, lat0 = np.zeros(rows, np.bool_), np.zeros(rows), np.zeros(rows), np.zeros(rows)
         best_cuts = np.zeros((K, self.M), np.int64)
         best_row = np.zeros(self.n, np.int64)
         stats = np.array([0, 0, chunk], np.int64)
         best_v = np.array([np.inf])
         while True:
-            done = _scan_best(seq, st, buf, tb, self.w, OBJECTIVES[objective], cut_row, best_cuts, best_row,
-                              stats, best_v)
+            done = _scan_best(seq, st, buf, tb, self.w, OBJECTIVES[objective], cuts, best_cuts, best_row,
+                              stats, best_v, valid, energy, lat2, lat0)
             if progress is not None and done:
                 progress.update(done)
             if done < chunk:
