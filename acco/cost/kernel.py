@@ -130,10 +130,16 @@ def _cover(j, y, pa, pp, ordr, U, Kk):
 
 
 @_jit
-def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
-    """Allocate and cost the orderings rows[0:nrows]: valid, energy, latency2, latency0 per row into the
-    output arrays and the cut positions into cuts_out[r, K, M]. One call per chunk of orderings: a call
-    passing the ~100 table arrays costs microseconds, as much as costing an ordering."""
+def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, objective, best_v, best_row, best_cuts,
+               stats):
+    """Allocate and cost the orderings rows[0:nrows]. One call per chunk of orderings: a call passing the
+    ~100 table arrays costs microseconds, as much as costing an ordering.
+
+    objective < 0: valid, energy, latency2, latency0 of every row into the output arrays and its cut
+    positions into cuts_out[r, K, M]. objective 0/1/2 (energy/latency/EDP): a search; keeps the first
+    strictly best row in best_v/best_row/best_cuts and counts the rows that fit in stats[1]; costs
+    that cannot change the choice are skipped (an ordering that does not fit; with energy as the
+    objective, the latency of an ordering whose energy is not below the best so far)."""
     (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
@@ -296,6 +302,8 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
                 level_no[q] += 1
                 if lvl_top[L, t] and cutc[q] != n:
                     valid = False
+        if objective >= 0 and not valid:
+            continue
 
         # ---------- stationarity merge-down ----------
         for q in range(K):
@@ -308,34 +316,34 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
             merged[q, n_mem[q] - 1] = n
 
         # ---------- patterns, energy (fractional) and capacity ----------
-        _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
-                  reld, nreld, prs, npr, prec, prec_o, prec_of, cum, fac, nfac, seqpat, boost, ir_from,
-                  prl, pri, top_r, top_ir, elems, cyc, Fv, T, effs, seqc, mult, Qs, cnt)
-        mem_energy = 0.0
-        for q in range(K):
-            for m in range(n_mem[q]):
-                for dd in range(4):
-                    amount = T[q, m, dd, 0]
-                    pr_ = T[q, m, dd, 1]
-                    count = T[q, m, dd, 3]
-                    max_bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
-                    min_bw = inst[q, m, 3] if (dd == _TL or dd == _TH) else inst[q, m, 4]
-                    if amount == 0 or pr_ == 0 or count == 0:
-                        accd = 0.0
-                    else:
-                        precf = float(pr_)
-                        per_cycle = float(amount)
-                        cycles = 1.0
-                        if (dd == _TL or dd == _FL) and m > 0:
-                            ot = other[q, m, dd]
-                            per_cycle = min(min(ot / precf, max_bw / precf), float(amount))
-                            pcs = 1.0 if per_cycle == 0 else per_cycle
-                            cycles = np.ceil(amount / pcs)
-                        accd = np.ceil(per_cycle * pr_ / min_bw) * (min_bw / max_bw) * count * cycles * uc[q, m + 1]
-                    mult[dd] = accd
-                e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
-                mem_energy = mem_energy + e
-        energy = mem_energy + mac_energy
+        _patterns(tb, w, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
+        energy = 0.0
+        if objective != 1:  # a latency search needs no energy
+            mem_energy = 0.0
+            for q in range(K):
+                for m in range(n_mem[q]):
+                    for dd in range(4):
+                        amount = T[q, m, dd, 0]
+                        pr_ = T[q, m, dd, 1]
+                        count = T[q, m, dd, 3]
+                        max_bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
+                        min_bw = inst[q, m, 3] if (dd == _TL or dd == _TH) else inst[q, m, 4]
+                        if amount == 0 or pr_ == 0 or count == 0:
+                            accd = 0.0
+                        else:
+                            precf = float(pr_)
+                            per_cycle = float(amount)
+                            cycles = 1.0
+                            if (dd == _TL or dd == _FL) and m > 0:
+                                ot = other[q, m, dd]
+                                per_cycle = min(min(ot / precf, max_bw / precf), float(amount))
+                                pcs = 1.0 if per_cycle == 0 else per_cycle
+                                cycles = np.ceil(amount / pcs)
+                            accd = np.ceil(per_cycle * pr_ / min_bw) * (min_bw / max_bw) * count * cycles * uc[q, m + 1]
+                        mult[dd] = accd
+                    e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
+                    mem_energy = mem_energy + e
+            energy = mem_energy + mac_energy
 
         for q in range(K):
             for m in range(n_mem[q]):
@@ -361,6 +369,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
                 q = grp_op[g, t]
                 if q >= 0:
                     Ra[q * M + grp_idx[g, t]] = ue
+        if objective >= 0:
+            if not valid:
+                continue
+            stats[1] += 1
+            if objective == 0 and not (energy < best_v[0]):
+                continue  # not the first strictly best whatever its latency
         for q in range(K):
             db[q, 0] = False
             for m in range(n_mem[q]):
@@ -377,9 +391,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
 
         # ---------- latency (integer spatial mapping) ----------
         if not same_int:
-            _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
-                      reld, nreld, prs, npr, prec, prec_o, prec_of, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i,
-                      prl, pri, top_r, top_ir, elems, cyc, Fv_i, T_i, effs, seqc, mult, Qs, cnt)
+            _patterns(tb, w, last_ir_o, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i, Fv_i, T_i)
             Tl = T_i
         else:
             Tl = T  # the spatial mapping is integer: the latency patterns are the energy patterns
@@ -469,10 +481,22 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w):
                 offloading = offloading + out_lat[m + 1]
         lat0 = total + ss_comb
         lat2 = lat0 + loading + offloading
-        valid_o[ri] = valid
-        energy_o[ri] = energy
-        lat2_o[ri] = lat2
-        lat0_o[ri] = lat0
+        if objective < 0:
+            valid_o[ri] = valid
+            energy_o[ri] = energy
+            lat2_o[ri] = lat2
+            lat0_o[ri] = lat0
+            continue
+        if objective == 0:
+            x = energy
+        elif objective == 1:
+            x = lat2
+        else:
+            x = energy * lat2
+        if x < best_v[0]:
+            best_v[0] = x
+            best_row[:] = row
+            best_cuts[:, :] = out_cuts
     return 0
 
 
@@ -494,12 +518,17 @@ def _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, cuts, seqc
     return np.ceil(cum[q, a_sp, d] * C[d, j])
 
 
-@_jit
-def _patterns(n, K, o, total, P, C, DI, S, irm, relm, last_ir_o, merged, n_mem,
-              reld, nreld, prs, npr, prec, prec_o, prec_of, cum, fac, nfac, seqpat, boost, ir_from,
-              prl, pri, top_r, top_ir, elems, cyc, Fv, T, effs, seqc, mult, Qs, cnt):
+@_inline
+def _patterns(tb, w, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T):
     """`BatchEvaluator._patterns` for one ordering: fills T[q, m, dir, (amount, prec, period, count, window)]
     and effs[q, 0 (bits) / 1 (effective bits), arch level]."""
+    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
+     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum_, frac, fac_, nfac_, cum_i, frac_i, fac_i, nfac_i, seqpat_,
+     seqpat_i, uc, boost_, ir_from_, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
+    (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
+     merged, Fv_, Fv_i, top_r, top_ir, elems, cyc, T_, T_i, db, effs, indiv, eff, real, allowed,
+     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt) = w
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
         if a < n_arch_o - 1:
@@ -603,7 +632,10 @@ def _set(T, q, m, dd, amount, p, period, count, window):
 @_jit
 def _eval_batch(codes, tb, w, valid, energy, lat2, lat0, cuts):
     """Cost every row of `codes` (N, n) into the output arrays."""
-    return _eval_rows(codes, codes.shape[0], cuts, valid, energy, lat2, lat0, tb, w)
+    unused_row = np.zeros(codes.shape[1], np.int64)
+    unused_cuts = np.zeros((cuts.shape[1], cuts.shape[2]), np.int64)
+    return _eval_rows(codes, codes.shape[0], cuts, valid, energy, lat2, lat0, tb, w, -1, np.zeros(1), unused_row,
+                      unused_cuts, np.zeros(3, np.int64))
 
 
 @_jit
@@ -652,22 +684,8 @@ def _scan_best(seq, st, buf, tb, w, objective, cuts, best_cuts, best_row, stats,
         k = _fill_orderings(seq, st, buf)
         if k == 0:
             break
-        _eval_rows(buf, k, cuts, valid, energy, lat2, lat0, tb, w)
-        for r in range(k):
-            stats[0] += 1
-            if not valid[r]:
-                continue
-            stats[1] += 1
-            if objective == 0:
-                x = energy[r]
-            elif objective == 1:
-                x = lat2[r]
-            else:
-                x = energy[r] * lat2[r]
-            if x < best_v[0]:
-                best_v[0] = x
-                best_row[:] = buf[r]
-                best_cuts[:, :] = cuts[r]
+        _eval_rows(buf, k, cuts, valid, energy, lat2, lat0, tb, w, objective, best_v, best_row, best_cuts, stats)
+        stats[0] += k
         done += k
     return done
 
