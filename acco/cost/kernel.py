@@ -193,6 +193,15 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     pr_ = prec_o if last_ir_o >= c0 else prec_of
                 else:
                     pr_ = prec[q]
+                if lvl_top[L, t] and not anyfrac[q]:
+                    # a top operand takes every loop or the ordering does not fit; as tile sizes never
+                    # shrink when loops are added, its size over all n loops decides
+                    b_n = np.int64(_size_int(q, a_sp, n, nreld, reld, npr, prs, cum, C)) * pr_
+                    if b_n <= cap:
+                        b_tmp[t, n] = b_n
+                        bits_l[t, 0] = n
+                        okn[t] = 1
+                        continue
                 # only positions at or above the current cut are read (below it: an invalid ordering's
                 # placeholder; the ordering is then already invalid)
                 for j in range(c0):
@@ -210,15 +219,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                             vb = _alloc_size(q, dbb, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
                             res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
                     else:
-                        for r in range(nreld[q]):
-                            d = reld[q, r]
-                            res = res * np.ceil(cum[q, a_sp, d] * C[d, j])
-                        for r in range(npr[q]):
-                            da = np.int64(prs[q, r, 1])
-                            dbb = np.int64(prs[q, r, 3])
-                            va = np.ceil(cum[q, a_sp, da] * C[da, j])
-                            vb = np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
-                            res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+                        res = _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C)
                     b_tmp[t, j] = np.int64(res) * pr_
                     if b_tmp[t, j] > cap and not anyfrac[q]:
                         # tile sizes never shrink as loops are added (ceil of growing products, and a pr
@@ -498,6 +499,23 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             best_row[:] = row
             best_cuts[:, :] = out_cuts
     return 0
+
+
+@_inline
+def _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C):
+    """Elements of operand q's tile over the first j loops with the spatial unrolling up to arch level
+    a_sp, when none of q's dims is unrolled fractionally (as a float: ceil of each dim's size)."""
+    res = 1.0
+    for r in range(nreld[q]):
+        d = reld[q, r]
+        res = res * np.ceil(cum[q, a_sp, d] * C[d, j])
+    for r in range(npr[q]):
+        da = np.int64(prs[q, r, 1])
+        dbb = np.int64(prs[q, r, 3])
+        va = np.ceil(cum[q, a_sp, da] * C[da, j])
+        vb = np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
+        res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+    return res
 
 
 @_inline
