@@ -146,7 +146,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
      port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
     (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
      merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
-     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt) = w
+     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz) = w
     for ri in range(nrows):
         row = rows[ri]
         out_cuts = cuts_out[ri]
@@ -206,17 +206,21 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 # placeholder; the ordering is then already invalid)
                 for j in range(c0):
                     b_tmp[t, j] = 0
+                if anyfrac[q]:
+                    for d in range(D):
+                        if frac[q, d]:
+                            _frac_sizes(q, d, n, nb, fac, nfac, DI, S, out_cuts, fsz)
                 for j in range(c0, n + 1):
                     res = 1.0
                     if anyfrac[q]:
                         for r in range(nreld[q]):
                             d = reld[q, r]
-                            res = res * _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                            res = res * (fsz[d, j] if frac[q, d] else np.ceil(cum[q, a_sp, d] * C[d, j]))
                         for r in range(npr[q]):
                             da = np.int64(prs[q, r, 1])
                             dbb = np.int64(prs[q, r, 3])
-                            va = _alloc_size(q, da, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
-                            vb = _alloc_size(q, dbb, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, out_cuts, seqc)
+                            va = fsz[da, j] if frac[q, da] else np.ceil(cum[q, a_sp, da] * C[da, j])
+                            vb = fsz[dbb, j] if frac[q, dbb] else np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
                             res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
                     else:
                         res = _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C)
@@ -519,21 +523,20 @@ def _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C):
 
 
 @_inline
-def _alloc_size(q, d, j, n, a_sp, nb, frac, fac, nfac, cum, C, DI, S, cuts, seqc):
-    """Size of dim d of operand q's tile over the first j loops at the allocation of its level nb - 1
-    (`size` in BatchEvaluator.evaluate; fractional dims multiplied in the scalar allocator's order)."""
-    if frac[q, d]:
-        c = 1.0
-        for jj in range(j + 1):
-            for a in range(nb):
-                b = 0 if a == 0 else cuts[q, a - 1]
-                if b == jj:
-                    for x in range(nfac[q, a, d]):
-                        c = c * fac[q, a, d, x]
-            if jj < j:
-                c = c * (float(S[jj]) if DI[jj] == d else 1.0)
-        return np.ceil(c)
-    return np.ceil(cum[q, a_sp, d] * C[d, j])
+def _frac_sizes(q, d, n, nb, fac, nfac, DI, S, cuts, out):
+    """Size of operand q's fractionally unrolled dim d over the first j loops, for every j, at the
+    allocation of its level nb - 1: out[d, j] = ceil of the running product, multiplied in the scalar
+    allocator's order (spatial factors where their level's loops start, then each temporal loop)."""
+    c = 1.0
+    for jj in range(n + 1):
+        for a in range(nb):
+            b = 0 if a == 0 else cuts[q, a - 1]
+            if b == jj:
+                for x in range(nfac[q, a, d]):
+                    c = c * fac[q, a, d, x]
+        out[d, jj] = np.ceil(c)
+        if jj < n:
+            c = c * (float(S[jj]) if DI[jj] == d else 1.0)
 
 
 @_inline
@@ -546,7 +549,7 @@ def _patterns(tb, w, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T):
      port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
     (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
      merged, Fv_, Fv_i, top_r, top_ir, elems, cyc, T_, T_i, db, effs, indiv, eff, real, allowed,
-     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt) = w
+     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz) = w
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
         if a < n_arch_o - 1:
@@ -888,7 +891,7 @@ class CompiledEvaluator:
             np.zeros((K, M, 4), i8), np.zeros(big, f8), np.zeros(big, f8), np.zeros(big, f8), np.zeros(big, b1),
             np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8),
             np.zeros(big, i8), np.zeros(max(big, n1), f8), np.zeros(K, i8), np.zeros(max_ops, i8),
-            np.zeros(max_ops, i8), np.zeros(n1, i8), np.zeros(A + 2, i8),
+            np.zeros(max_ops, i8), np.zeros(n1, i8), np.zeros(A + 2, i8), np.zeros((D, n1), f8),
         )
 
     # ---- evaluation ----------------------------------------------------------------
