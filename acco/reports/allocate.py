@@ -608,6 +608,14 @@ def _group_rows(ranges: pd.DataFrame, key: tuple) -> pd.DataFrame:
     return ranges[m]
 
 
+def _largest_first(pool: "Executor", work: list[tuple]) -> list:
+    """`_group_view` of every work item in `pool`, the likely longest submitted first (the total view, then
+    more rows), so that the last one to finish is a short one; results in the order of `work`."""
+    order = sorted(range(len(work)), key=lambda i: (work[i][2] != "total", -len(work[i][1]), i))
+    futures = {i: pool.submit(_group_view, work[i]) for i in order}
+    return [futures[i].result() for i in range(len(work))]
+
+
 def allocate(
     ranges: pd.DataFrame,
     cut_max: int,
@@ -640,12 +648,12 @@ def allocate(
             work.append((key, rows, view, cut_max, th, None if forced is None else forced.get(key), pareto))
     jobs = min(jobs or os.cpu_count() or 1, len(work))
     if executor is not None and len(work) > 1:
-        parts = list(executor.map(_group_view, work))
+        parts = _largest_first(executor, work)
     elif jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs) as pool:
-            parts = list(pool.map(_group_view, work))
+            parts = _largest_first(pool, work)
     else:
         parts = [_group_view(w) for w in work]
     for a, b, c, d in parts:  # in (group, view) order whatever the number of processes
