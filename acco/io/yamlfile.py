@@ -40,7 +40,11 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+#: libyaml's parser when PyYAML has it (~10x faster on the large workload files), else the Python one
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[misc,valid-type]
     """SafeLoader producing LineDict/LineList and rejecting duplicate or unhashable keys."""
 
     duplicate_keys_allowed = False
