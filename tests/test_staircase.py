@@ -68,3 +68,21 @@ def test_dominated_by_earlier_is_exact(seed: int, compiled: bool, monkeypatch: p
         assert got.tolist() == surely_dominated_by(g, x).tolist()
     brute = ((g.a[None, :] <= x.a[:, None]) & (g.b[None, :] <= x.b[:, None]) & (g.p[None, :] <= x.p[:, None])).any(axis=1)
     assert got.tolist() == brute.tolist()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_order_is_numpy_lexsort(seed: int) -> None:
+    """`_order` (one sort by a, then a lexsort of the points sharing an a) equals np.lexsort of
+    (a, b, p, tie columns), equal keys in index order, with few or many ties and 1-2 tie columns."""
+    from acco.reports.allocate import _order
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    span = [3, 50, 10**9][seed % 3]  # many, some, almost no ties in a
+    a = rng.integers(0, span, n)
+    b = rng.integers(0, 4, n)
+    p = rng.integers(0, 4, n)
+    tie = rng.integers(0, 3, (n, 1 + seed % 2))
+    keys = [tie[:, j] for j in range(tie.shape[1] - 1, -1, -1)] + [p, b, a]
+    assert np.array_equal(_order(a, b, p, tie), np.lexsort(keys))
+    assert np.array_equal(_order(a, b, p, tie[:, 0]), np.lexsort([tie[:, 0], p, b, a]))

@@ -84,10 +84,24 @@ _EDGES = 16  # b-thresholds of the vectorised pre-pass
 
 
 def _order(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray) -> np.ndarray:
-    """Indices sorting points by (a, b, p, tie columns left to right)."""
+    """Indices sorting points by (a, b, p, tie columns left to right), equal keys in index order:
+    `np.lexsort` of those keys, computed as one sort by a and a lexsort of the points whose a is
+    shared (a 4-key lexsort of every point costs ~4x a one-key sort)."""
     t = tie.reshape(len(tie), -1)
-    keys = [t[:, j] for j in range(t.shape[1] - 1, -1, -1)] + [p, b, a]
-    return np.lexsort(keys)
+    o = np.argsort(a, kind="stable")
+    sa = a[o]
+    same = sa[1:] == sa[:-1]
+    if not same.any():
+        return o
+    tied = np.zeros(len(o), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    pos = np.flatnonzero(tied)
+    group = np.cumsum(np.concatenate([[True], ~same]))[pos]  # runs of equal a, in a order
+    sub = o[pos]
+    keys = [t[sub, j] for j in range(t.shape[1] - 1, -1, -1)] + [p[sub], b[sub], group]
+    o[pos] = sub[np.lexsort(keys)]  # stable: equal keys keep o's (index) order
+    return o
 
 
 def _ranks(idx: np.ndarray) -> np.ndarray:
@@ -156,7 +170,7 @@ def surely_dominated_by(g: Front, x: Front) -> np.ndarray:
     b = np.concatenate([g.b, x.b])
     p = np.concatenate([g.p, x.p])
     src = np.concatenate([np.zeros(len(g), dtype=np.int64), np.ones(len(x), dtype=np.int64)])
-    order = np.lexsort([src, p, b, a])
+    order = _order(a, b, p, src)
     is_g = src[order] == 0
     if staircase_compiled():  # exact, in machine code
         dom = dominated_by_earlier(b[order], p[order], is_g)
