@@ -427,16 +427,25 @@ class GroupSearch:
             self._memo[key] = f
         return self._memo[key]
 
-    def _choices(self, cuts: CutSet, f: Front, ruled: bool, swap: bool) -> list[Choice]:
+    def _choices(self, cuts: CutSet, f: Front, ruled: bool, swap: bool, metric: str | None = None) -> list[Choice]:
         """Strategies of a front with their true costs: all of a rule front, raw points at or above the threshold.
 
         A raw point under the threshold is left out: its true cost is its rule cost, which the rule
         front bounds; an above-threshold combination dominated on a raw front by an under-threshold
         one is beaten by the rule front too (deltas >= 0).
+        With `metric`, only the strategies whose first `metric_key` value is within 1e-9 of the
+        smallest (in floating point, so every exact minimum is among them), in front order: `min`
+        by `metric_key` over several such lists picks what it picks over the full lists.
         """
         if not ruled:
             f = f.take(f.p >= self.threshold_bits)
         es, ls = (f.b, f.a) if swap else (f.a, f.b)
+        if metric is not None and len(f) > 1:
+            e, lat = es.astype(float), ls.astype(float)
+            v = {"energy": e, "latency": lat, "edp": e * lat}[metric]
+            lo = v.min()
+            f = f.take(v <= lo + abs(lo) * 1e-9)
+            es, ls = (f.b, f.a) if swap else (f.a, f.b)
         return [
             Choice(cuts, tuple(o), e, lat, p, ruled)
             for o, e, lat, p in zip(f.idx.tolist(), es.tolist(), ls.tolist(), f.p.tolist())
@@ -475,11 +484,11 @@ class GroupSearch:
             cands = []
             for ruled in (True, False):
                 dims, swap = SPECS[m, ruled]
-                cands += self._choices(cuts, self.front(rgs, ruled, dims, swap), ruled, swap)
+                cands += self._choices(cuts, self.front(rgs, ruled, dims, swap), ruled, swap, m)
             best[m] = min(cands, key=lambda x: metric_key(m, x))
-        raw = self._choices(cuts, self.front(rgs, False, "ab"), False, False)
+        raw = self._choices(cuts, self.front(rgs, False, "ab"), False, False, "edp")
         bound = min(c.edp for c in [best["energy"], best["latency"], *raw])
-        ruled_edp = self._choices(cuts, self._edp_ruled(rgs, float(bound)), True, False)
+        ruled_edp = self._choices(cuts, self._edp_ruled(rgs, float(bound)), True, False, "edp")
         best["edp"] = min(raw + ruled_edp, key=lambda x: metric_key("edp", x))
         return CutSetResult(cuts, best)
 
