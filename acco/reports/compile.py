@@ -153,20 +153,28 @@ def csv_field(v: object) -> str:
     return str(v)
 
 
-def layer_csv(res: ScenarioResult) -> tuple[str, int]:
+def key_texts(res: ScenarioResult) -> list[str]:
+    """The key columns of each range of a result as CSV text (`csv_field` of `_keys`), the scenario's
+    part formatted once."""
+    sc = res.scenario
+    head = ",".join(csv_field(v) for v in _keys(sc, None, None)[:-2])
+    return [f"{head},{csv_field(rg.cut_before)},{csv_field(rg.cut_after)}" for rg in res.ranges]
+
+
+def layer_csv(res: ScenarioResult, keys: list[str] | None = None) -> tuple[str, int]:
     """The `layers.csv` lines (LAYER_COLUMNS, kind `total`) of one result and their count.
 
     Formatted directly from the packed entry tables, the same text as `_frame(rows).to_csv()` of
     `result_rows(res)[1]` (a test checks it) at a fraction of the time.
     """
-    sc = res.scenario
+    keys = key_texts(res) if keys is None else keys
     parts: list[str] = []
     n = 0
-    for rg in res.ranges:
+    for rg, key in zip(res.ranges, keys):
         tb = rg.total.table
         if not tb.n:
             continue
-        prefix = ",".join(csv_field(v) for v in _keys(sc, rg.cut_before, rg.cut_after)) + ",total,"
+        prefix = key + ",total,"
         ints = tb.int_array().tolist()
         mac = tb.mac_array().tolist()
         for pos, row in enumerate(ints):
@@ -178,13 +186,12 @@ def layer_csv(res: ScenarioResult) -> tuple[str, int]:
     return "".join(parts), n
 
 
-def range_csv(res: ScenarioResult) -> tuple[str, int]:
+def range_csv(res: ScenarioResult, keys: list[str] | None = None) -> tuple[str, int]:
     """The `ranges.csv` lines (RANGE_COLUMNS) of one result and their count: the text pandas writes for
     `result_rows(res)[0]` (a test checks it), formatted directly."""
-    sc = res.scenario
+    keys = key_texts(res) if keys is None else keys
     parts: list[str] = []
-    for rg in res.ranges:
-        prefix = ",".join(csv_field(v) for v in _keys(sc, rg.cut_before, rg.cut_after))
+    for rg, prefix in zip(res.ranges, keys):
         ids = rg.layer_ids
         head = f"{prefix},{min(ids)},{max(ids)},{len(ids)},{rg.rows},"
         for kind in KINDS:
@@ -228,11 +235,12 @@ def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
             missing.append((sc.id, "unreadable", str(e)))
             continue
         done += 1
-        text, n = range_csv(res)
+        keys = key_texts(res)
+        text, n = range_csv(res, keys)
         r_texts.append(text)
         n_ranges += n
         if layers:
-            text, n = layer_csv(res)
+            text, n = layer_csv(res, keys)
             l_texts.append(text)
             n_layers += n
     return ChunkText("".join(r_texts).encode(), n_ranges, "".join(l_texts).encode(), n_layers, done, missing)
