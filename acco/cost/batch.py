@@ -58,6 +58,11 @@ def _pr_extent_arr(sa: int, a, sb: int, b):
     return np.trunc(v)
 
 
+#: `BatchEvaluator._spatial_consts` results by (spatial mapping, layer structure); read-only once built
+_SPATIAL_MEMO: dict[tuple, _SpatialConsts] = {}
+_SPATIAL_MEMO_SIZE = 4096
+
+
 class BatchEvaluator:
     """Allocates and costs batches of orderings of a fixed loop multiset for one layer on one core.
 
@@ -92,15 +97,32 @@ class BatchEvaluator:
                 f"memory operands ({dict(layer.memory_operand_links)}); a per-layer mapping needs one memory "
                 "operand per layer operand (the depth-first model re-links such layers)"
             )
-        self._groups = []
-        for lv in acc.levels:
-            if len(lv.operands) >= 2:
-                self._groups.append([(self.mem_to_layer.get(mo), acc.chain(mo).index(lv)) for mo in lv.operands])
-        self._ports = self._port_activities()
-        self._shared_port = self._shared_port_flags()
+        # pure functions of (accelerator, operand links): computed once per accelerator object
+        memo_key = ("batch_ports", tuple(sorted(self.mem_to_layer.items())))
+        cached = acc.memo.get(memo_key)
+        if cached is None:
+            groups = []
+            for lv in acc.levels:
+                if len(lv.operands) >= 2:
+                    groups.append([(self.mem_to_layer.get(mo), acc.chain(mo).index(lv)) for mo in lv.operands])
+            cached = acc.memo[memo_key] = (groups, self._port_activities(), self._shared_port_flags())
+        self._groups, self._ports, self._shared_port = cached
 
     # ---- static parts -------------------------------------------------------------
     def _spatial_consts(self, sm: SpatialMapping) -> _SpatialConsts:
+        """The spatial constants of `sm` for this layer's operand structure (shared by the evaluators of a
+        process: a sweep builds one evaluator per search, most with a spatial mapping seen before)."""
+        ly = self.layer
+        key = (sm, ly.equation, ly.operands, ly.operand_dims, ly.relations, tuple(ly.loop_sizes),
+               frozenset(self.irr[self.out]))
+        sc = _SPATIAL_MEMO.get(key)
+        if sc is None:
+            if len(_SPATIAL_MEMO) >= _SPATIAL_MEMO_SIZE:
+                _SPATIAL_MEMO.clear()
+            sc = _SPATIAL_MEMO[key] = self._compute_spatial_consts(sm)
+        return sc
+
+    def _compute_spatial_consts(self, sm: SpatialMapping) -> _SpatialConsts:
         per_level, cum, uc, uu, boost, factors, fractional = {}, {}, {}, {}, {}, {}, {}
         for op in self.ops:
             levels = [dict() for _ in sm.levels[op]]
