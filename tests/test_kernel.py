@@ -73,24 +73,31 @@ def test_kernel_equals_numpy_when_orderings_do_not_fit(meta):
     assert seen.min() > 100  # both fitting and non-fitting orderings exercised
 
 
+def _scan_matches_numpy(layer, acc, objective) -> tuple[int, int]:
+    """The compiled scan picks the numpy batches' ordering and cuts with the same visit and fit counts
+    (LOMA lpf 6); returns (orderings that fit, orderings that do not)."""
+    sm = spatial_mapping_for(layer, acc)
+    lpfs = lpf_list(temporal_loop_sizes(layer, sm), 6)
+    ev = BatchEvaluator(layer, acc, sm, lpfs)
+    ref = best_of_orderings(ev, _code_batches(ev, lpfs), objective)
+    got = kernel.CompiledEvaluator(ev).scan([ev.code_of[x] for x in lpfs], objective, chunk=100)
+    assert got[2:] == ref[2:]  # orderings visited, orderings that fit
+    if ref[0] is None:
+        assert got[0] is None
+    else:
+        assert np.array_equal(got[0], ref[0])
+        for op in ref[1]:
+            assert np.array_equal(got[1][op], ref[1][op])
+    return ref[3], ref[2] - ref[3]
+
+
 @pytest.mark.parametrize("objective", ["energy", "latency", "edp"])
 @pytest.mark.parametrize("hw,folder,wl", [CASES[0], CASES[1], CASES[3], CASES[5]])
 def test_scan_picks_what_numpy_batches_pick(hw, folder, wl, objective):
     acc = load_hardware(INPUTS / "hardware" / f"{hw}.yaml")
     work = load_workload(INPUTS / "workloads" / folder / f"{wl}.yaml")
     for layer in _layers(work)[:4]:
-        sm = spatial_mapping_for(layer, acc)
-        lpfs = lpf_list(temporal_loop_sizes(layer, sm), 6)
-        ev = BatchEvaluator(layer, acc, sm, lpfs)
-        ref = best_of_orderings(ev, _code_batches(ev, lpfs), objective)
-        got = kernel.CompiledEvaluator(ev).scan([ev.code_of[x] for x in lpfs], objective, chunk=100)
-        assert got[2:] == ref[2:]  # orderings visited, orderings that fit
-        if ref[0] is None:
-            assert got[0] is None
-            continue
-        assert np.array_equal(got[0], ref[0])
-        for op in ref[1]:
-            assert np.array_equal(got[1][op], ref[1][op])
+        _scan_matches_numpy(layer, acc, objective)
 
 
 @pytest.mark.parametrize("objective", ["energy", "latency", "edp"])
@@ -104,19 +111,7 @@ def test_scan_picks_what_numpy_picks_when_most_orderings_do_not_fit(meta, object
             replace(lv, instance=replace(lv.instance, size=lv.instance.size // factor))
             if lv.instance.size >= 1024 and i < len(meta.levels) - 1 else lv for i, lv in enumerate(meta.levels)))
         for layer in _layers(work)[:4]:
-            sm = spatial_mapping_for(layer, acc)
-            lpfs = lpf_list(temporal_loop_sizes(layer, sm), 6)
-            ev = BatchEvaluator(layer, acc, sm, lpfs)
-            ref = best_of_orderings(ev, _code_batches(ev, lpfs), objective)
-            got = kernel.CompiledEvaluator(ev).scan([ev.code_of[x] for x in lpfs], objective, chunk=100)
-            assert got[2:] == ref[2:]
-            seen += [ref[3], ref[2] - ref[3]]
-            if ref[0] is None:
-                assert got[0] is None
-                continue
-            assert np.array_equal(got[0], ref[0])
-            for op in ref[1]:
-                assert np.array_equal(got[1][op], ref[1][op])
+            seen += _scan_matches_numpy(layer, acc, objective)
     assert seen.min() > 100  # both fitting and non-fitting orderings scanned
 
 

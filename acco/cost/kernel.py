@@ -543,6 +543,7 @@ def _frac_sizes(q, d, n, nb, fac, nfac, DI, S, cuts, out):
 def _patterns(tb, w, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T):
     """`BatchEvaluator._patterns` for one ordering: fills T[q, m, dir, (amount, prec, period, count, window)]
     and effs[q, 0 (bits) / 1 (effective bits), arch level]."""
+    # the same tuples as _eval_rows (numba unpacks a tuple whole); the variant arrays come as arguments
     (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum_, frac, fac_, nfac_, cum_i, frac_i, fac_i, nfac_i, seqpat_,
      seqpat_i, uc, boost_, ir_from_, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
