@@ -147,6 +147,9 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
     (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
      merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
      Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz) = w
+    # what _patterns reads, as two short tuples (numba inlines a call of few arguments only)
+    ptb = (n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem)
+    pw = (S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt)
     for ri in range(nrows):
         row = rows[ri]
         out_cuts = cuts_out[ri]
@@ -321,7 +324,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             merged[q, n_mem[q] - 1] = n
 
         # ---------- patterns, energy (fractional) and capacity ----------
-        _patterns(tb, w, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
+        _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
         energy = 0.0
         if objective != 1:  # a latency search needs no energy
             mem_energy = 0.0
@@ -396,7 +399,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
 
         # ---------- latency (integer spatial mapping) ----------
         if not same_int:
-            _patterns(tb, w, last_ir_o, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i, Fv_i, T_i)
+            _patterns(ptb, pw, last_ir_o, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i, Fv_i, T_i)
             Tl = T_i
         else:
             Tl = T  # the spatial mapping is integer: the latency patterns are the energy patterns
@@ -540,17 +543,12 @@ def _frac_sizes(q, d, n, nb, fac, nfac, DI, S, cuts, out):
 
 
 @_inline
-def _patterns(tb, w, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T):
+def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T):
     """`BatchEvaluator._patterns` for one ordering: fills T[q, m, dir, (amount, prec, period, count, window)]
-    and effs[q, 0 (bits) / 1 (effective bits), arch level]."""
-    # the same tuples as _eval_rows (numba unpacks a tuple whole); the variant arrays come as arguments
-    (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
-     n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum_, frac, fac_, nfac_, cum_i, frac_i, fac_i, nfac_i, seqpat_,
-     seqpat_i, uc, boost_, ir_from_, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
-    (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
-     merged, Fv_, Fv_i, top_r, top_ir, elems, cyc, T_, T_i, db, effs, indiv, eff, real, allowed,
-     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz) = w
+    and effs[q, 0 (bits) / 1 (effective bits), arch level]. `ptb`, `pw`: the tables and workspace it
+    reads (built once per call of `_eval_rows`); the spatial-mapping variant comes as arguments."""
+    n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem = ptb
+    S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt = pw
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
         if a < n_arch_o - 1:
