@@ -85,27 +85,40 @@ def _thresholds(args: argparse.Namespace, sweep: Any) -> float | dict[str, float
     return float(sweep.step3.threshold_mib) if getattr(sweep, "step3", None) is not None else 1.0
 
 
-def _submit_baselines(pool: Executor | None, sweep: Any, ranges: Any, th: float | dict[str, float]) -> dict[tuple, Any]:
-    """Start the baselines of every (hardware, workload) with results, in `pool` (None: run them when asked).
-
-    Returns, per (hardware name, workload name) in sweep order, a function giving its baseline costs.
+def _submit_baselines(pool: Executor | None, sweep: Any, ranges: Any, th: float | dict[str, float], step1: Path) -> dict[tuple, Any]:
+    """The baselines of every (hardware, workload) with results: read from Step 1's baseline files, else
+    computed in `pool` (None: when asked). Returns, per (hardware name, workload name) in sweep order, a
+    function giving its baseline costs under the on-chip threshold `th`.
     """
+    from acco.dse.store import baseline_path, load_baselines
     from acco.dse.sweep import hardware_name, workload_name
+    from acco.reports.allocate import MIB_BITS
     from acco.reports.baselines import BaselineSettings, run_baselines
 
     present = set(zip(ranges["hardware"], ranges["workload"]))
     out: dict[tuple, Any] = {}
+    computed = []
     for h in sweep.hardware:
         for w in sweep.workloads:
             key = (hardware_name(h), workload_name(w))
             if key not in present:
                 continue
             hth = th[key[0]] if isinstance(th, dict) else th
-            job = (h, sweep.workload_path(h, w), BaselineSettings.from_sweep(sweep, hth))
+            wp = sweep.workload_path(h, w)
+            settings = BaselineSettings.from_sweep(sweep, hth)
+            stored = load_baselines(baseline_path(step1, h, wp, settings))
+            if stored is not None:
+                out[key] = lambda run=stored, bits=hth * MIB_BITS: run.costs(bits)
+                continue
+            computed.append(f"{key[0]}/{key[1]}")
+            job = (h, wp, settings)
             if pool is None:
                 out[key] = lambda job=job: run_baselines(*job)
             else:
                 out[key] = pool.submit(run_baselines, *job).result
+    if computed:
+        print(f"baselines: computing {len(computed)} hardware x workload pairs that Step 1 did not store "
+              f"({', '.join(computed[:3])}{', ...' if len(computed) > 3 else ''})", file=sys.stderr)
     return out
 
 
@@ -152,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     # one pool for the baselines (submitted first: the longest jobs) and the per-group searches
     pool: Executor | None = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        baselines = None if args.no_baselines else _submit_baselines(pool, sweep, ranges, th)
+        baselines = None if args.no_baselines else _submit_baselines(pool, sweep, ranges, th, Path(args.out) / "step1")
         figures = None
         if not args.no_plots and pool is not None:  # drawn meanwhile in the pool
             from acco.reports.plots import range_figures, whole_network_rows

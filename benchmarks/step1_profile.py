@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/step1_profile.py                 # profile, top 30 by own time
     .venv/bin/python benchmarks/step1_profile.py --top 40 --sort cumulative
     .venv/bin/python benchmarks/step1_profile.py --no-profile    # CPU seconds only (repeat: --repeat 3)
+    .venv/bin/python benchmarks/step1_profile.py --cold          # every mapper search done in the measured pass
 
 Picks one Step-1 chunk (the scenarios a worker runs in a row: same inputs, tile height and caching
 mode, every tile width and both targets) per (hardware, workload) of `inputs/sweeps/paper.yaml`,
@@ -10,7 +11,9 @@ rotating the tile height and caching mode so that narrow and tall tiles, all thr
 all three hardware/workload files are covered. A first pass fills a mapper cache (kept in
 `--cache-file`, default /tmp/acco_step1_profile.cache, so later runs start warm); the measured pass
 runs the chunks again as a worker does (fresh sub-stacks per chunk, i.e. cold geometry, warm
-mapper cache) and reports CPU seconds per scenario, with a cProfile summary.
+mapper cache) and reports CPU seconds per scenario, with a cProfile summary. `--cold` skips the
+warm-up and measures with an empty mapper cache instead (the searches, their set-up and the scalar
+cost of each pick included), as a worker meets a new tile type.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sort", default="tottime")
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--cold", action="store_true", help="measure with an empty mapper cache (no warm-up pass)")
     args = p.parse_args(argv)
 
     from acco.dse import scenarios
@@ -76,19 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     chunks = chunks_of(args.sweep)
     n = sum(len(c) for c in chunks)
     try:
-        cache = MappingCache.load(args.cache_file)
+        cache = MappingCache() if args.cold else MappingCache.load(args.cache_file)
     except Exception:  # noqa: BLE001 - an unusable file only costs the warm-up
         cache = MappingCache()
     for c in chunks:  # parse inputs outside the measurement
         scenarios._inputs(c[0].hardware_path, c[0].workload_path)
+    from acco.cost import kernel
+
+    if kernel.available():  # load the compiled kernel outside the measurement
+        kernel.warm_up()
     m0 = cache.misses
-    t = run_chunks(chunks, cache)  # warm-up pass: fills the mapper cache
+    t = 0.0 if args.cold else run_chunks(chunks, cache)  # warm-up pass: fills the mapper cache
     if cache.misses > m0:
         cache.save(args.cache_file)
         print(f"warm-up pass: {t:.1f} s CPU, {cache.misses - m0} searches (cache saved to {args.cache_file})")
     print(f"{len(chunks)} chunks, {n} scenarios: " + ", ".join(f"{c[0].hardware[:4]}/{c[0].workload[-12:]}/ty{c[0].tile_y}/"
                                                                f"{'T' if c[0].h_cache else 'F'}{'T' if c[0].v_cache else 'F'}" for c in chunks))
     for _ in range(args.repeat):
+        if args.cold:
+            cache = MappingCache()
         m0 = cache.misses
         if args.no_profile:
             t = run_chunks(chunks, cache)
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             prof.enable()
             t = run_chunks(chunks, cache)
             prof.disable()
-        print(f"warm mapper cache: {t:.2f} s CPU for {n} scenarios = {t / n * 1000:.1f} ms CPU per scenario "
+        print(f"{'cold' if args.cold else 'warm'} mapper cache: {t:.2f} s CPU for {n} scenarios = {t / n * 1000:.1f} ms CPU per scenario "
               f"({cache.misses - m0} searches)")
     if not args.no_profile:
         s = io.StringIO()

@@ -210,12 +210,15 @@ def test_sigkill_half_way_then_rerun_gives_the_same_tables(tmp_path: Path) -> No
         [sys.executable, str(ROOT / "DfStackCutAndXform_mp_misc.py"), "--sweep", str(sw), "--out", str(out), "--jobs", "2", "--quiet"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
+    def results() -> list[Path]:  # scenario results (not the baseline files of step1/_baselines/)
+        return [p for p in (out / "step1").rglob("*.pkl") if "_baselines" not in p.parts]
+
     deadline = time.time() + 120
-    while time.time() < deadline and not list((out / "step1").rglob("*.pkl")):
+    while time.time() < deadline and not results():
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    n_done = len(list((out / "step1").rglob("*.pkl")))
+    n_done = len(results())
     assert 1 <= n_done < 8
     r = _step("DfStackCutAndXform_mp_misc.py", "--sweep", str(sw), "--out", str(out), "--jobs", "2", "--quiet")
     assert r.returncode == 0, r.stderr
@@ -252,6 +255,9 @@ def test_three_steps_on_a_tiny_sweep(tmp_path: Path) -> None:
     for script in ("DfStackCutAndXform_mp_misc.py", "explore_pickle_compile_readings.py", "explore_pickle_hierarchy_cache_allocation.py"):
         r = _step(script, "--sweep", str(sw), "--out", str(out), *(["--jobs", "2"] if script.startswith("Df") else []))
         assert r.returncode == 0, (script, r.stderr[-2000:])
+    # Step 1 stored the baselines (one hardware x workload) and Step 3 read them instead of computing them
+    assert len(list((out / "step1/_baselines").glob("*.pkl"))) == 1
+    assert "baselines: computing" not in r.stderr
     best = pd.read_csv(out / "step3/best.csv")
     assert set(best.view) == {"total", "real-time"} and set(best.metric) == {"energy", "latency", "edp"}
     ranges = pd.read_csv(out / "step2/ranges.csv")
@@ -265,6 +271,21 @@ def test_three_steps_on_a_tiny_sweep(tmp_path: Path) -> None:
     assert {"layer_by_layer", "spatial_df", "fixed_causal"} <= set(ratios.baseline)
     pngs = list((out / "step3").glob("*.png"))
     assert len(pngs) >= 5 and all(p.stat().st_size > 1000 for p in pngs)
+
+    # the stored baselines give Step 3 the same bytes as computing them in Step 3, also under another
+    # on-chip threshold (applied when read: a tiny one keeps the fixed causal baseline's DRAM traffic)
+    def step3_baselines(*extra: str) -> tuple[bytes, bytes, str]:
+        r = _step("explore_pickle_hierarchy_cache_allocation.py", "--sweep", str(sw), "--out", str(out), "--no-plots", *extra)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return (out / "step3/baselines.csv").read_bytes(), (out / "step3/baseline_ratios.csv").read_bytes(), r.stderr
+
+    stored = {th: step3_baselines("--threshold-mib", th) for th in ("1", "0.0001")}
+    assert stored["1"][:2] != stored["0.0001"][:2]
+    (out / "step1/_baselines").rename(out / "step1/_moved")
+    for th, (costs, ratios_csv, err) in stored.items():
+        c, rr, err2 = step3_baselines("--threshold-mib", th)
+        assert "computing" not in err and "baselines: computing 1 hardware x workload" in err2
+        assert (c, rr) == (costs, ratios_csv), th
 
 
 def test_streamed_layer_table_has_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

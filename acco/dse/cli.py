@@ -49,6 +49,8 @@ def step1_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapper-cache", default=None, metavar="DIR|off",
                    help="folder of mapper searches shared by workers and runs, or 'off' "
                    "(default: $ACCO_MAPPER_CACHE, else OUT/.mapper-cache)")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="skip the baselines Step 3 compares with (one job per hardware x workload; Step 3 then computes them)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -67,7 +69,7 @@ def run_step1(args: argparse.Namespace) -> int:
     if args.executor == "dask" and not args.scheduler:
         raise InputError("command line", "--scheduler", "the address of a running Dask scheduler with --executor dask", "nothing")
     s = run_sweep(sweep, args.out, jobs, args.force, args.executor, args.scheduler, progress=not args.quiet,
-                  mapper_cache=args.mapper_cache)
+                  mapper_cache=args.mapper_cache, baselines=not args.no_baselines)
     rate = s.done / s.seconds if s.seconds > 0 else 0.0
     print(
         f"step 1: {s.total} scenarios, {s.skipped} already done, {s.done} computed, {len(s.failed)} failed "
@@ -75,6 +77,10 @@ def run_step1(args: argparse.Namespace) -> int:
     )
     if s.mapper_hits + s.mapper_misses:
         print(f"  mapper cache {s.mapper_cache or 'off'}: {s.mapper_misses} searches, {s.mapper_hit_rate:.0%} of look-ups answered from the cache")
+    if s.baselines_done:
+        print(f"  baselines of {s.baselines_done} hardware x workload pairs -> {args.out}/step1/_baselines/")
+    for b in s.baseline_errors:
+        print(f"  warning: baselines of {b} (Step 3 tries them again)", file=sys.stderr)
     for f in s.failed:
         print(f"  failed: {f}", file=sys.stderr)
     return EXIT_OK if s.ok else EXIT_FAILED

@@ -25,14 +25,14 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
 from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import encode_result, is_done, save_encoded, save_failure, save_result
+from acco.dse.store import baseline_path, encode_baselines, encode_result, is_done, save_encoded, save_failure, save_result
 from acco.io.atomic import atomic_write_bytes
 from acco.dse.sweep import Sweep
 from acco.search.memo import DEFAULT_CACHE, compact_dir
@@ -55,6 +55,9 @@ class RunSummary:
     mapper_misses: int = 0
     #: the mapper-cache folder used (None = off)
     mapper_cache: str | None = None
+    #: hardware × workload baseline files computed in this run, and the baselines that raised (Step 3 retries them)
+    baselines_done: int = 0
+    baseline_errors: list[str] = field(default_factory=list)
 
     @property
     def mapper_hit_rate(self) -> float:
@@ -157,6 +160,68 @@ def run_chunk(
     return ChunkResult(results, cache.hits - h0, cache.misses - m0)
 
 
+@dataclass(frozen=True)
+class BaselineJob:
+    """The baselines of one hardware × workload (`acco.reports.baselines`), computed in Step 1 and stored for Step 3."""
+
+    hardware_path: str
+    workload_path: str
+    settings: Any  # acco.reports.baselines.BaselineSettings
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{Path(self.hardware_path).stem} / {Path(self.workload_path).stem}"
+
+
+def baseline_jobs(sweep: Sweep, step1: Path, scenarios: list[Scenario], force: bool = False) -> list[BaselineJob]:
+    """A job per hardware × workload of the sweep with scenarios whose baseline file is missing (all with `force`)."""
+    from acco.reports.baselines import BaselineSettings
+
+    settings = BaselineSettings.from_sweep(sweep)
+    pairs = dict.fromkeys((s.hardware_path, s.workload_path) for s in scenarios)
+    jobs = [BaselineJob(h, w, settings, baseline_path(step1, h, w, settings)) for h, w in pairs]
+    return [j for j in jobs if force or not j.path.exists()]
+
+
+def run_baseline_job(job: BaselineJob, cache_dir: str | None = None) -> tuple[bytes | None, str, int, int]:
+    """Compute one job's baselines in this process (sharing the mapper-cache folder as `run_chunk` does).
+
+    Returns (encoded `BaselineRun` or None, error message, mapper hits, mapper misses): a baseline
+    that raises is reported, not fatal (Step 3 computes it again and shows the error then).
+    """
+    from acco.reports.baselines import compute_baselines
+
+    cache = DEFAULT_CACHE
+    if cache_dir is not None:
+        try:
+            cache.load_dir(cache_dir)
+        except OSError:
+            pass
+    h0, m0 = cache.hits, cache.misses
+    try:
+        data, err = encode_baselines(compute_baselines(job.hardware_path, job.workload_path, job.settings)), ""
+    except Exception as e:  # noqa: BLE001 - see above
+        data, err = None, str(getattr(e, "message", None) or f"{type(e).__name__}: {e}")
+    if cache_dir is not None:
+        try:
+            cache.save_shard(cache_dir)
+        except OSError:
+            pass
+    return data, err, cache.hits - h0, cache.misses - m0
+
+
+def _store_baselines(job: BaselineJob, out: tuple[bytes | None, str, int, int], summary: RunSummary) -> None:
+    data, err, hits, misses = out
+    if data is None:
+        summary.baseline_errors.append(f"{job.label}: {err}")
+    else:
+        atomic_write_bytes(job.path, data)
+        summary.baselines_done += 1
+    summary.mapper_hits += hits
+    summary.mapper_misses += misses
+
+
 def plan_chunks(todo: list[Scenario], jobs: int = 1) -> list[list[Scenario]]:
     """Chunks of scenarios that share work (`group_key` and caching mode), in first-seen order.
 
@@ -216,10 +281,13 @@ def run_sweep(
     progress: bool = True,
     submit: Callable[..., Any] | None = None,
     mapper_cache: str | None = None,
+    baselines: bool = True,
 ) -> RunSummary:
     """Run every scenario of `sweep` not yet done into `out/step1/`; return what happened.
 
     `mapper_cache`: the mapper-cache folder, or "off" (default: $ACCO_MAPPER_CACHE, else OUT/.mapper-cache).
+    `baselines`: also compute the baselines Step 3 compares with (one job per hardware × workload,
+    stored under `out/step1/_baselines/`, skipped when present).
     """
     t0 = time.perf_counter()
     step1 = Path(out) / "step1"
@@ -231,12 +299,13 @@ def run_sweep(
     summary = RunSummary(total=len(scenarios), skipped=len(scenarios) - len(todo), mapper_cache=str(cdir) if cdir else None)
     cache_dir = str(cdir) if cdir else None
     chunks = plan_chunks(todo, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2))
+    bjobs = baseline_jobs(sweep, step1, scenarios, force) if baselines else []
     bar = tqdm(total=len(todo), desc="step 1", unit="scenario", disable=not progress, file=sys.stderr)
     try:
-        if not todo:
+        if not todo and not bjobs:
             pass
         elif executor == "dask":
-            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir)
+            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir, bjobs)
         elif jobs <= 1:
             def store(r: ScenarioResult | ScenarioFailure) -> None:
                 _store(step1, r, summary)
@@ -244,11 +313,13 @@ def run_sweep(
 
             for chunk in chunks:
                 _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar)
+            for job in bjobs:
+                _store_baselines(job, run_baseline_job(job, cache_dir), summary)
         else:
-            _run_pool(chunks, step1, jobs, summary, bar, cache_dir)
+            _run_pool(chunks, step1, jobs, summary, bar, cache_dir, bjobs)
     finally:
         bar.close()
-    if cache_dir is not None and todo:
+    if cache_dir is not None and (todo or bjobs):
         try:
             compact_dir(cache_dir)
         except OSError:
@@ -269,27 +340,40 @@ def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, ch
     summary.mapper_misses += c.misses
 
 
-def _run_pool(chunks: list[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None) -> None:
-    """A process pool with a bounded queue of chunks; results are stored as their chunk completes."""
+def _run_pool(
+    chunks: list[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None,
+    bjobs: Sequence[BaselineJob] = (),
+) -> None:
+    """A process pool with a bounded queue of work (baseline jobs first: the longest); results are stored as each completes."""
+    work: list[Any] = list(bjobs) + list(chunks)
     with ProcessPoolExecutor(max_workers=jobs, initializer=worker_init) as ex:
-        pending: dict[Future, list[Scenario]] = {}
-        it: Iterable[list[Scenario]] = iter(chunks)
-        for chunk in it:
-            pending[ex.submit(run_chunk, chunk, cache_dir, None, True)] = chunk
-            if len(pending) >= 2 * jobs:
-                break
+        pending: dict[Future, Any] = {}
+        it: Iterable[Any] = iter(work)
+
+        def submit() -> None:
+            for item in it:
+                if isinstance(item, BaselineJob):
+                    pending[ex.submit(run_baseline_job, item, cache_dir)] = item
+                else:
+                    pending[ex.submit(run_chunk, item, cache_dir, None, True)] = item
+                if len(pending) >= 2 * jobs:
+                    break
+
+        submit()
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                _store_chunk(step1, fut.result(), summary, bar, pending.pop(fut))
-            for chunk in it:
-                pending[ex.submit(run_chunk, chunk, cache_dir, None, True)] = chunk
-                if len(pending) >= 2 * jobs:
-                    break
+                item = pending.pop(fut)
+                if isinstance(item, BaselineJob):
+                    _store_baselines(item, fut.result(), summary)
+                else:
+                    _store_chunk(step1, fut.result(), summary, bar, item)
+            submit()
 
 
 def _run_dask(
     chunks: list[list[Scenario]], step1: Path, scheduler: str | None, summary: RunSummary, bar: tqdm, cache_dir: str | None,
+    bjobs: Sequence[BaselineJob] = (),
 ) -> None:
     """Submit the scenarios to an existing Dask distributed cluster (optional extra `distributed`)."""
     try:
@@ -299,9 +383,13 @@ def _run_dask(
     if not scheduler:
         raise RuntimeError("--executor dask needs --scheduler ADDRESS of a running Dask scheduler")
     with Client(scheduler) as client:
-        futures = client.map(run_chunk, chunks, [cache_dir] * len(chunks), pure=False)
-        for fut in as_completed(futures):
-            _store_chunk(step1, fut.result(), summary, bar)
+        bfuts = {client.submit(run_baseline_job, j, cache_dir, pure=False): j for j in bjobs}
+        futures = client.map(run_chunk, chunks, [cache_dir] * len(chunks), pure=False) if chunks else []
+        for fut in as_completed(list(bfuts) + list(futures)):
+            if fut in bfuts:
+                _store_baselines(bfuts[fut], fut.result(), summary)
+            else:
+                _store_chunk(step1, fut.result(), summary, bar)
 
 
-__all__ = ["CACHE_ENV", "ChunkResult", "RunSummary", "mapper_cache_dir", "plan_chunks", "run_chunk", "run_sweep", "safe_run", "write_manifest"]
+__all__ = ["BaselineJob", "CACHE_ENV", "ChunkResult", "baseline_jobs", "run_baseline_job", "RunSummary", "mapper_cache_dir", "plan_chunks", "run_chunk", "run_sweep", "safe_run", "write_manifest"]

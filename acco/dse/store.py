@@ -31,6 +31,9 @@ _ALLOWED = {
     ("acco.dse.sweep", "MapperSettings"),
     ("acco.causal.readings", "Reading"),
     ("acco.causal.readings", "EntryReading"),
+    ("acco.reports.baselines", "BaselineRun"),
+    ("acco.reports.baselines", "BaselineCost"),
+    ("acco.reports.baselines", "FixedCausalPart"),
 }
 _ALLOWED_BUILTINS = {"tuple", "dict", "list", "frozenset", "set", "int", "float", "str", "bool", "complex"}
 
@@ -128,6 +131,44 @@ def is_done(step1: Path, sc: Scenario) -> bool:
     return result_path(step1, sc).exists()
 
 
+#: Step 1 keeps each hardware × workload's computed baselines here (Step 3 reads them)
+BASELINE_DIR = "_baselines"
+
+
+def baseline_path(step1: Path, hw_path: str, wl_path: str, settings: Any) -> Path:
+    """Where the baselines of one hardware × workload under `settings` (a `BaselineSettings`) live.
+
+    The name carries a digest of the input files' bytes and of every setting the baselines depend
+    on (tiles, caching modes, targets, mapper, seed; not Step 3's on-chip threshold, applied on
+    reading), so a changed input or setting never reads an old file.
+    """
+    import hashlib
+
+    from acco.dse.scenarios import file_sha256
+    from acco.dse.sweep import hardware_name, workload_name
+
+    doc = [SCHEMA_VERSION, file_sha256(hw_path), file_sha256(wl_path), list(settings.tile_x), list(settings.tile_y),
+           [list(c) for c in settings.caching], list(settings.targets), repr(settings.mapper), settings.seed]
+    digest = hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
+    return step1 / BASELINE_DIR / f"{hardware_name(hw_path)}__{workload_name(wl_path)}__{digest}{RESULT_SUFFIX}"
+
+
+def encode_baselines(run: Any) -> bytes:
+    """A baseline file's contents (a `BaselineRun`; encoded in the worker, written by the parent)."""
+    return pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_baselines(path: str | os.PathLike[str]) -> Any:
+    """The `BaselineRun` stored at `path`, through the restricted unpickler; None when absent or unusable."""
+    from acco.reports.baselines import BaselineRun
+
+    try:
+        obj = _Restricted(io.BytesIO(Path(path).read_bytes())).load()
+    except Exception:  # noqa: BLE001 - absent, truncated or refused: the baselines are computed again
+        return None
+    return obj if isinstance(obj, BaselineRun) else None
+
+
 def iter_failures(step1: Path) -> Iterator[dict]:
     """Failure records under a step-1 folder."""
     for p in sorted(step1.rglob("*" + FAILURE_SUFFIX)):
@@ -138,6 +179,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "ResultFileError", "encode_result", "failure_path", "is_done", "iter_failures", "load_result",
+    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_baselines", "encode_result", "load_baselines", "failure_path", "is_done", "iter_failures", "load_result",
     "result_path", "save_encoded", "save_failure", "save_result",
 ]

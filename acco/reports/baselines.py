@@ -162,8 +162,30 @@ def spatial_df(hw_path: str, wl_path: str, settings: BaselineSettings, cache: An
     return out
 
 
-def fixed_causal(hw_path: str, wl_path: str, settings: BaselineSettings, cache: Any = None) -> list[BaselineCost]:
-    """The fixed dilated causal structure (whole network, tile = full width × 1 time step, fully cached), per target."""
+@dataclass(frozen=True)
+class FixedCausalPart:
+    """The fixed causal baseline in one view before the on-chip rule: costs, the DRAM off-load/reload
+    share the rule removes, and the peak activation footprint (the rule needs Step 3's threshold)."""
+
+    view: str
+    energy: int
+    latency: int
+    d_energy: int
+    d_latency: int
+    peak_bits: int
+    config: str
+
+    def cost(self, threshold_bits: float) -> BaselineCost:
+        """The baseline cost under the on-chip rule: below the threshold, no DRAM off-load/reload."""
+        e, lat = self.energy, self.latency
+        if self.peak_bits < threshold_bits:
+            e -= self.d_energy
+            lat -= self.d_latency
+        return BaselineCost("fixed_causal", self.view, e, lat, self.config, 1, self.peak_bits)
+
+
+def fixed_causal_parts(hw_path: str, wl_path: str, settings: BaselineSettings, cache: Any = None) -> list[FixedCausalPart]:
+    """The fixed dilated causal structure (whole network, tile = full width × 1 time step, fully cached), per target, before the on-chip rule."""
     from acco.causal.frames import CausalSettings, cost_substack, substacks
     from acco.causal.readings import total
     from acco.depthfirst.config import DfConfig
@@ -173,21 +195,27 @@ def fixed_causal(hw_path: str, wl_path: str, settings: BaselineSettings, cache: 
     subs = substacks(wl, CausalSettings(cut_max=0), acc)
     if len(subs) > 1:  # two weight-overflow passes may give two forced cut sets: take the forward one
         subs = _first_chain(subs)
-    th = settings.threshold_mib * MIB_BITS
-    out: list[BaselineCost] = []
+    out: list[FixedCausalPart] = []
     for target in settings.targets:
         base = DfConfig(1, 1, True, True, mapper=settings.mapper_config(target))
         frames = [cost_substack(s, acc, replace(base, tile_x=s.output_size[0]), cache, network_last=last) for s in subs]
         for view, kind in (("total", "total"), ("real-time", "stable")):
             rd = [total(f.readings[kind]) for f in frames]
-            e, lat = sum(r.energy for r in rd), sum(r.latency for r in rd)
-            peak = sum(f.footprint[kind].peak_bits for f in frames)
-            if peak < th:
-                e -= sum(r.offload_energy + r.reload_energy for r in rd)
-                lat -= sum(r.offload_latency + r.reload_latency for r in rd)
             cuts = ".".join(str(s.cut_after) for s in subs[:-1])
-            out.append(BaselineCost("fixed_causal", view, e, lat, f"cuts-{cuts}/fullx1/TT/{target}", 1, peak))
+            out.append(FixedCausalPart(
+                view, sum(r.energy for r in rd), sum(r.latency for r in rd),
+                sum(r.offload_energy + r.reload_energy for r in rd), sum(r.offload_latency + r.reload_latency for r in rd),
+                sum(f.footprint[kind].peak_bits for f in frames), f"cuts-{cuts}/fullx1/TT/{target}",
+            ))
     return out
+
+
+def fixed_causal(hw_path: str, wl_path: str, settings: BaselineSettings, cache: Any = None) -> list[BaselineCost]:
+    """The fixed dilated causal structure (whole network, tile = full width × 1 time step, fully cached), per target.
+
+    The on-chip rule applies with the settings' threshold, as in Step 3."""
+    th = settings.threshold_mib * MIB_BITS
+    return [part.cost(th) for part in fixed_causal_parts(hw_path, wl_path, settings, cache)]
 
 
 def _first_chain(subs: Sequence[Any]) -> list[Any]:
@@ -285,12 +313,32 @@ def ratio_table(alloc: Allocation, costs: Mapping[tuple[str, str], Sequence[Base
     return pd.DataFrame(rows, columns=list(RATIO_COLUMNS))
 
 
+@dataclass(frozen=True)
+class BaselineRun:
+    """The computed baselines of one hardware × workload, independent of Step 3's on-chip threshold
+    (Step 1 computes and stores them; `costs` applies the threshold)."""
+
+    computed: tuple[BaselineCost, ...]  # layer_by_layer, then spatial_df
+    fixed: tuple[FixedCausalPart, ...]
+
+    def costs(self, threshold_bits: float) -> list[BaselineCost]:
+        """Every baseline cost (layer_by_layer, spatial_df, fixed_causal) with the on-chip rule at `threshold_bits`."""
+        return list(self.computed) + [p.cost(threshold_bits) for p in self.fixed]
+
+
+def compute_baselines(hw_path: str, wl_path: str, settings: BaselineSettings, cache: Any = None) -> BaselineRun:
+    """The three computed baselines of one hardware × workload (they run the mapper), before the on-chip rule."""
+    computed = layer_by_layer(hw_path, wl_path, settings, cache) + spatial_df(hw_path, wl_path, settings, cache)
+    return BaselineRun(tuple(computed), tuple(fixed_causal_parts(hw_path, wl_path, settings, cache)))
+
+
 def run_baselines(hw_path: str, wl_path: str, settings: BaselineSettings, cache: Any = None) -> list[BaselineCost]:
     """The three computed baselines (layer_by_layer, spatial_df, fixed_causal) of one hardware × workload."""
-    return layer_by_layer(hw_path, wl_path, settings, cache) + spatial_df(hw_path, wl_path, settings, cache) + fixed_causal(hw_path, wl_path, settings, cache)
+    return compute_baselines(hw_path, wl_path, settings, cache).costs(settings.threshold_mib * MIB_BITS)
 
 
 __all__ = [
-    "BASELINES", "BaselineCost", "BaselineSettings", "PAPER_CLAIMS", "best_of", "cost_table", "fixed_causal", "layer_by_layer",
-    "ratio_table", "run_baselines", "single_stack", "spatial_df", "windows",
+    "BASELINES", "BaselineCost", "BaselineRun", "BaselineSettings", "FixedCausalPart", "PAPER_CLAIMS", "best_of", "compute_baselines",
+    "cost_table", "fixed_causal", "fixed_causal_parts", "layer_by_layer", "ratio_table", "run_baselines", "single_stack", "spatial_df",
+    "windows",
 ]
