@@ -166,18 +166,13 @@ def run(args: argparse.Namespace) -> int:
     pool: Executor | None = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
         baselines = None if args.no_baselines else _submit_baselines(pool, sweep, ranges, th, Path(args.out) / "step1")
-        figures = None
-        if not args.no_plots and pool is not None:  # drawn meanwhile in the pool
-            from acco.reports.plots import range_figures, whole_network_rows
+        figures: list[Any] = []  # figure jobs run in the pool, one per hardware x workload and kind
+        if not args.no_plots and pool is not None:  # the range figures are drawn while the searches run
+            from acco.reports.plots import figure_jobs
 
-            figures = pool.submit(range_figures, whole_network_rows(ranges), out)
+            figures += [pool.submit(fn, *a, out) for fn, a in figure_jobs(ranges=ranges)]
         alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool)
         files = alloc.write(out)
-        front_figures = None
-        if not args.no_plots and not args.no_pareto and pool is not None:
-            from acco.reports.plots import pareto as pareto_figures
-
-            front_figures = pool.submit(pareto_figures, alloc.pareto, out)
         if budget is not None:
             from acco.reports.realtime import plot_realtime, realtime_report
 
@@ -202,33 +197,44 @@ def run(args: argparse.Namespace) -> int:
                 p = out / f"{name}.csv"
                 atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
                 files.append(p)
-        for fut in (figures, front_figures):
-            if fut is not None:
-                files += fut.result()
+        if not args.no_plots:
+            from acco.reports.plots import best_picks, figure_jobs
+
+            picks = best_picks(alloc.strategy_ranges, alloc.best)
+            later = figure_jobs(ranges=None if pool is not None else ranges, front=None if args.no_pareto else alloc.pareto,
+                                layer_energy=_layer_energy(args.out, step2, picks, sweep), picks=picks, ratios=ratios)
+            if pool is None:
+                files += [f for fn, a in later for f in fn(*a, out)]
+            else:
+                figures += [pool.submit(fn, *a, out) for fn, a in later]
+        for fut in figures:
+            files += fut.result()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
-    if not args.no_plots:
-        from acco.reports.plots import plot_all
-
-        le_path = step2 / "layer_energy.csv"
-        layer_energy = pd.read_csv(le_path, dtype={"cuts": str}) if le_path.is_file() else None
-        if layer_energy is None and (Path(args.out) / "step1").is_dir():
-            from acco.dse.store import ResultFileError
-            from acco.reports.compile import layer_energy_of
-            from acco.reports.plots import best_picks
-
-            picks = best_picks(alloc.strategy_ranges, alloc.best)
-            try:
-                layer_energy = layer_energy_of(args.out, zip(picks["scenario_id"], picks["cut_before"], picks["cut_after"]), sweep)
-            except ResultFileError as e:
-                print(f"warning: no energy breakdown ({e})", file=sys.stderr)
-        files += plot_all(ranges if figures is None else None, out, alloc.strategy_ranges, alloc.best, None if args.no_pareto or front_figures is not None else alloc.pareto, layer_energy, ratios)
-
     _summary(alloc, ratios, th)
     print(f"step 3: {len(alloc.strategies)} strategies, {len(alloc.pareto)} Pareto points, {len(files)} files -> {out}/")
     return 0
+
+
+def _layer_energy(out: str, step2: Path, picks: Any, sweep: Any) -> Any:
+    """The per-layer energy of the picked strategies (Step 2's layer_energy.csv, else from the Step-1 results); None if unavailable."""
+    import pandas as pd
+
+    le_path = step2 / "layer_energy.csv"
+    if le_path.is_file():
+        return pd.read_csv(le_path, dtype={"cuts": str})
+    if not (Path(out) / "step1").is_dir():
+        return None
+    from acco.dse.store import ResultFileError
+    from acco.reports.compile import layer_energy_of
+
+    try:
+        return layer_energy_of(out, zip(picks["scenario_id"], picks["cut_before"], picks["cut_after"]), sweep)
+    except ResultFileError as e:
+        print(f"warning: no energy breakdown ({e})", file=sys.stderr)
+        return None
 
 
 def _summary(alloc: Any, ratios: Any, th: Any) -> None:

@@ -22,7 +22,7 @@ import pytest
 from acco.dse.result import SCHEMA_VERSION
 from acco.dse.runner import run_sweep
 from acco.dse.scenarios import expand
-from acco.dse.store import ResultFileError, load_result, result_path
+from acco.dse.store import ResultFileError, load_result, result_files, result_path
 from acco.dse.sweep import load_sweep
 from acco.io.errors import InputError
 from acco.reports.compile import compile_tables, write_tables
@@ -210,15 +210,12 @@ def test_sigkill_half_way_then_rerun_gives_the_same_tables(tmp_path: Path) -> No
         [sys.executable, str(ROOT / "DfStackCutAndXform_mp_misc.py"), "--sweep", str(sw), "--out", str(out), "--jobs", "2", "--quiet"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    def results() -> list[Path]:  # scenario results (not the baseline files of step1/_baselines/)
-        return [p for p in (out / "step1").rglob("*.pkl") if "_baselines" not in p.parts]
-
     deadline = time.time() + 120
-    while time.time() < deadline and not results():
+    while time.time() < deadline and not result_files(out / "step1"):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    n_done = len(results())
+    n_done = len(result_files(out / "step1"))
     assert 1 <= n_done < 8
     r = _step("DfStackCutAndXform_mp_misc.py", "--sweep", str(sw), "--out", str(out), "--jobs", "2", "--quiet")
     assert r.returncode == 0, r.stderr

@@ -21,7 +21,7 @@ import yaml
 
 from acco.dse.runner import run_sweep
 from acco.dse.scenarios import expand
-from acco.dse.store import BASELINE_DIR, load_baselines, load_result, result_path
+from acco.dse.store import BASELINE_DIR, load_baselines, load_result, result_files, result_path
 from acco.dse.sweep import load_sweep
 from acco.io.errors import InputError
 from acco.io.hardware import accelerator_from_yaml
@@ -69,7 +69,7 @@ def _every_result_loads(sweep_file: Path, out: Path) -> int:
     step1 = out / "step1"
     for p in sorted((step1 / BASELINE_DIR).glob("*.pkl")):
         assert load_baselines(p) is not None, f"{p}: not a whole baseline file"
-    paths = sorted(p for p in step1.rglob("*.pkl") if BASELINE_DIR not in p.relative_to(step1).parts)
+    paths = result_files(step1)
     for p in paths:
         load_result(p)  # raises on a partial or corrupt file
     expected = {result_path(step1, sc) for sc in expand(load_sweep(sweep_file))}

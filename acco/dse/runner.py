@@ -184,30 +184,22 @@ def baseline_jobs(sweep: Sweep, step1: Path, scenarios: list[Scenario], force: b
     return [j for j in jobs if force or not j.path.exists()]
 
 
-def run_baseline_job(job: BaselineJob, cache_dir: str | None = None) -> tuple[bytes | None, str, int, int]:
-    """Compute one job's baselines in this process (sharing the mapper-cache folder as `run_chunk` does).
+def run_baseline_job(job: BaselineJob) -> tuple[bytes | None, str, int, int]:
+    """Compute one job's baselines in this process, with the process's mapper memo.
 
-    Returns (encoded `BaselineRun` or None, error message, mapper hits, mapper misses): a baseline
-    that raises is reported, not fatal (Step 3 computes it again and shows the error then).
+    The mapper-cache folder is left alone: the baselines search mostly the original (non-causal)
+    network, which no scenario shares, and loading the folder of a large sweep costs more than they
+    do. Returns (encoded `BaselineRun` or None, error message, mapper hits, mapper misses): a
+    baseline that raises is reported, not fatal (Step 3 computes it again and shows the error then).
     """
     from acco.reports.baselines import compute_baselines
 
     cache = DEFAULT_CACHE
-    if cache_dir is not None:
-        try:
-            cache.load_dir(cache_dir)
-        except OSError:
-            pass
     h0, m0 = cache.hits, cache.misses
     try:
         data, err = encode_baselines(compute_baselines(job.hardware_path, job.workload_path, job.settings)), ""
     except Exception as e:  # noqa: BLE001 - see above
         data, err = None, str(getattr(e, "message", None) or f"{type(e).__name__}: {e}")
-    if cache_dir is not None:
-        try:
-            cache.save_shard(cache_dir)
-        except OSError:
-            pass
     return data, err, cache.hits - h0, cache.misses - m0
 
 
@@ -314,12 +306,12 @@ def run_sweep(
             for chunk in chunks:
                 _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar)
             for job in bjobs:
-                _store_baselines(job, run_baseline_job(job, cache_dir), summary)
+                _store_baselines(job, run_baseline_job(job), summary)
         else:
             _run_pool(chunks, step1, jobs, summary, bar, cache_dir, bjobs)
     finally:
         bar.close()
-    if cache_dir is not None and (todo or bjobs):
+    if cache_dir is not None and todo:
         try:
             compact_dir(cache_dir)
         except OSError:
@@ -353,7 +345,7 @@ def _run_pool(
         def submit() -> None:
             for item in it:
                 if isinstance(item, BaselineJob):
-                    pending[ex.submit(run_baseline_job, item, cache_dir)] = item
+                    pending[ex.submit(run_baseline_job, item)] = item
                 else:
                     pending[ex.submit(run_chunk, item, cache_dir, None, True)] = item
                 if len(pending) >= 2 * jobs:
@@ -383,7 +375,7 @@ def _run_dask(
     if not scheduler:
         raise RuntimeError("--executor dask needs --scheduler ADDRESS of a running Dask scheduler")
     with Client(scheduler) as client:
-        bfuts = {client.submit(run_baseline_job, j, cache_dir, pure=False): j for j in bjobs}
+        bfuts = {client.submit(run_baseline_job, j, pure=False): j for j in bjobs}
         futures = client.map(run_chunk, chunks, [cache_dir] * len(chunks), pure=False) if chunks else []
         for fut in as_completed(list(bfuts) + list(futures)):
             if fut in bfuts:

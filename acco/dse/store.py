@@ -169,6 +169,11 @@ def load_baselines(path: str | os.PathLike[str]) -> Any:
     return obj if isinstance(obj, BaselineRun) else None
 
 
+def result_files(step1: Path) -> list[Path]:
+    """Every scenario result file under a step-1 folder, sorted (not the baseline files of `BASELINE_DIR`)."""
+    return sorted(p for p in step1.rglob("*" + RESULT_SUFFIX) if BASELINE_DIR not in p.relative_to(step1).parts)
+
+
 def iter_failures(step1: Path) -> Iterator[dict]:
     """Failure records under a step-1 folder."""
     for p in sorted(step1.rglob("*" + FAILURE_SUFFIX)):
@@ -179,6 +184,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_baselines", "encode_result", "load_baselines", "failure_path", "is_done", "iter_failures", "load_result",
+    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_baselines", "encode_result", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
     "result_path", "save_encoded", "save_failure", "save_result",
 ]

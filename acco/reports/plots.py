@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -29,12 +31,19 @@ def _name(*parts: object) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", str(p)).strip("-") for p in parts if str(p) != "")
 
 
-def _save(fig, path: Path, tight: bool = True) -> Path:
+def _save(fig, path: Path, tight: bool = False) -> Path:
     """Write a figure as PNG and close it; `tight` crops to the drawn content (costs a second drawing pass)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight" if tight else None)
     _plt().close(fig)
     return path
+
+
+def _fit(text: str, fig, fontsize: float = 9) -> str:
+    """`text` wrapped to the figure's width (figures are saved without a tight bounding box, which would grow the canvas)."""
+    import textwrap
+
+    return textwrap.fill(text, max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize))))
 
 
 def _whole(ranges: pd.DataFrame) -> pd.DataFrame:
@@ -47,34 +56,49 @@ def _cache_text(h: object, v: object) -> str:
 
 
 def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Energy / latency / EDP of the whole-network range over tile_x × tile_y, one column per caching mode.
+    """Energy / latency / EDP of the whole-network range over tile_x × tile_y, one row per metric.
 
-    One PNG per hardware × workload × target (kind total); empty cells = tiles not run.
+    One PNG per hardware × workload × target (kind total). In a metric's row the caching modes sit
+    side by side (a blank column between them) on one colour scale (logarithmic), so they compare by colour;
+    empty cells = tiles not run. (One panel per row, not per mode: matplotlib's cost is per panel.)
     """
     plt = _plt()
+    from matplotlib.colors import LogNorm
+
     t = _whole(ranges)
     t = t[t["kind"] == "total"].assign(edp=lambda d: d["energy_pJ"].astype(float) * d["latency_cc"].astype(float))
     files = []
     for (hw, wl, target), g in t.groupby(["hardware", "workload", "target"], sort=True):
         modes = sorted({(bool(h), bool(v)) for h, v in zip(g["h_cache"], g["v_cache"])}, reverse=True)
         xs, ys = sorted(g["tile_x"].unique()), sorted(g["tile_y"].unique())
-        fig, axes = plt.subplots(3, len(modes), figsize=(3.6 * len(modes) + 1, 8.5), squeeze=False)
-        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.07, top=0.92, wspace=0.35, hspace=0.55)
-        for j, (h, v) in enumerate(modes):
-            gm = g[(g["h_cache"].astype(bool) == h) & (g["v_cache"].astype(bool) == v)]
-            for i, col in enumerate(("energy_pJ", "latency_cc", "edp")):
-                grid = np.full((len(ys), len(xs)), np.nan)
-                for r in gm.itertuples(index=False):
-                    grid[ys.index(r.tile_y), xs.index(r.tile_x)] = float(getattr(r, col))
-                ax = axes[i][j]
-                im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-                ax.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=90, fontsize=7)
-                ax.set_yticks(range(len(ys)), [str(y) for y in ys])
-                ax.set_xlabel("tile_x")
-                ax.set_ylabel("tile_y")
-                ax.set_title(f"{METRIC_LABELS[col]}, caching {_cache_text(h, v)}", fontsize=8)
-                fig.colorbar(im, ax=ax)
-        fig.suptitle(f"{hw} / {wl} / target {target}: whole network, total", fontsize=9)
+        step = len(xs) + 1  # a mode's columns and the blank one after it
+        xi = {x: k for k, x in enumerate(xs)}
+        yi = {y: k for k, y in enumerate(ys)}
+        fig, axes = plt.subplots(3, 1, figsize=(0.32 * step * len(modes) + 2.5, 9.5), squeeze=False)
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.07, top=0.91, hspace=0.62)
+        mode_of = [modes.index((bool(h), bool(v))) for h, v in zip(g["h_cache"], g["v_cache"])]
+        cols = [xi[x] + step * m for x, m in zip(g["tile_x"], mode_of)]
+        rows = [yi[y] for y in g["tile_y"]]
+        ticks = [k + step * m for m in range(len(modes)) for k in range(len(xs))]
+        for i, col in enumerate(("energy_pJ", "latency_cc", "edp")):
+            grid = np.full((len(ys), step * len(modes) - 1), np.nan)
+            grid[rows, cols] = g[col].astype(float).to_numpy()
+            ax = axes[i][0]
+            vals = grid[np.isfinite(grid)]
+            norm = LogNorm(vals.min(), vals.max()) if len(vals) and vals.min() > 0 and vals.max() > vals.min() else None
+            im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", norm=norm)
+            ax.set_xticks(ticks, [str(x) for x in xs] * len(modes), rotation=90, fontsize=7)
+            ax.set_yticks(range(len(ys)), [str(y) for y in ys], fontsize=7)
+            ax.set_xlabel("tile_x")
+            ax.set_ylabel("tile_y")
+            ax.set_title(METRIC_LABELS[col], fontsize=8, pad=14)
+            for m, (h, v) in enumerate(modes):
+                ax.text(step * m + (len(xs) - 1) / 2, 1.01, f"caching {_cache_text(h, v)}", transform=ax.get_xaxis_transform(),
+                        ha="center", va="bottom", fontsize=7)
+            # five plain labels (matplotlib's default log-scale labels are mathtext, slow to lay out)
+            cb = fig.colorbar(im, ax=ax, pad=0.01, format="%.3g", ticks=np.geomspace(norm.vmin, norm.vmax, 5) if norm else None)
+            cb.minorticks_off()
+        fig.suptitle(_fit(f"{hw} / {wl} / target {target}: whole network, total", fig), fontsize=9)
         files.append(_save(fig, Path(out) / f"heatmap_{_name(hw, wl, target)}.png", tight=False))
     return files
 
@@ -98,6 +122,9 @@ def warmup_stable(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
         n = g["option"].nunique()
         labelled = n <= LABELLED_OPTIONS
         fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.35 * n + 2) if labelled else 12, 7))
+        # fixed margins (a tight bounding box costs a second drawing): room for rotated option labels
+        w = fig.get_figwidth()
+        fig.subplots_adjust(left=1.0 / w, right=1 - 0.2 / w, top=0.93, bottom=0.16 if labelled else 0.08, hspace=0.5 if labelled else 0.25)
         for ax, col, lab in ((axes[0], "energy_pJ", "energy (pJ)"), (axes[1], "latency_cc", "latency (cycles)")):
             piv = g.pivot_table(index="option", columns="kind", values=col, aggfunc="first", sort=True)
             if "stable" in piv:
@@ -117,8 +144,8 @@ def warmup_stable(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
             else:
                 ax.set_xlabel(f"{n} options (tile/caching/target), sorted by stable {lab.split()[0]}; cheapest: {piv.index[0]}", fontsize=8)
             ax.legend(fontsize=7)
-        fig.suptitle(f"{hw} / {wl}: whole network, warm-up vs stable row", fontsize=9)
-        files.append(_save(fig, Path(out) / f"warmup_stable_{_name(hw, wl)}.png"))
+        fig.suptitle(_fit(f"{hw} / {wl}: whole network, warm-up vs stable row", fig), fontsize=9)
+        files.append(_save(fig, Path(out) / f"warmup_stable_{_name(hw, wl)}.png", tight=False))
     return files
 
 
@@ -141,6 +168,8 @@ def energy_breakdown(layer_energy: pd.DataFrame, picks: pd.DataFrame, out: str |
         cols = ["MAC"] + sorted(c for c in piv.columns if c not in ("MAC", "copy")) + (["copy"] if "copy" in piv.columns else [])
         cols = [c for c in cols if c in piv.columns]
         fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(piv) + 2), 4))
+        w = fig.get_figwidth()
+        fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, top=0.9, bottom=0.13)
         bottom = np.zeros(len(piv))
         for c in cols:
             vals = piv[c].to_numpy(float)
@@ -149,8 +178,8 @@ def energy_breakdown(layer_energy: pd.DataFrame, picks: pd.DataFrame, out: str |
         ax.set_xlabel("layer")
         ax.set_ylabel("energy (pJ)")
         ax.legend(fontsize=7)
-        ax.set_title(f"{hw} / {wl}: best {metric} strategy ({view}), energy per layer", fontsize=9)
-        files.append(_save(fig, Path(out) / f"energy_breakdown_{_name(hw, wl, view, metric)}.png"))
+        ax.set_title(_fit(f"{hw} / {wl}: best {metric} strategy ({view}), energy per layer", fig), fontsize=9)
+        files.append(_save(fig, Path(out) / f"energy_breakdown_{_name(hw, wl, view, metric)}.png", tight=False))
     return files
 
 
@@ -166,14 +195,14 @@ def pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
         return files
     for (hw, wl, view), g in front.groupby(["hardware", "workload", "view"], sort=True):
         fig, ax = plt.subplots(figsize=(6, 4.5))
-        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.92)
+        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.88)
         sc = ax.scatter(g["latency_cc"].astype(float), g["energy_pJ"].astype(float), c=g["peak_MiB"].astype(float), cmap="viridis", s=12)
         fig.colorbar(sc, ax=ax, label="Σ peak activation (MiB)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("latency (cycles)")
         ax.set_ylabel("energy (pJ)")
-        ax.set_title(f"{hw} / {wl}: Pareto front ({view}), {len(g)} strategies", fontsize=9)
+        ax.set_title(_fit(f"{hw} / {wl}: Pareto front ({view}), {len(g)} strategies", fig), fontsize=9)
         files.append(_save(fig, Path(out) / f"pareto_{_name(hw, wl, view)}.png", tight=False))
     return files
 
@@ -187,6 +216,8 @@ def baseline_comparison(ratios: pd.DataFrame, out: str | Path) -> list[Path]:
     for (hw, wl), g in ratios.groupby(["hardware", "workload"], sort=True):
         views = sorted(g["view"].unique())
         fig, axes = plt.subplots(1, len(views), figsize=(5.5 * len(views), 4), squeeze=False)
+        w = fig.get_figwidth()
+        fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, top=0.88, bottom=0.16, wspace=0.25)
         for ax, view in zip(axes[0], views):
             gv = g[g["view"] == view]
             names = sorted(gv["baseline"].unique())
@@ -204,8 +235,8 @@ def baseline_comparison(ratios: pd.DataFrame, out: str | Path) -> list[Path]:
             ax.set_ylabel("baseline / ACCO")
             ax.set_title(f"{view}", fontsize=9)
             ax.legend(fontsize=7)
-        fig.suptitle(f"{hw} / {wl}: baselines vs ACCO's best", fontsize=9)
-        files.append(_save(fig, Path(out) / f"baselines_{_name(hw, wl)}.png"))
+        fig.suptitle(_fit(f"{hw} / {wl}: baselines vs ACCO's best", fig), fontsize=9)
+        files.append(_save(fig, Path(out) / f"baselines_{_name(hw, wl)}.png", tight=False))
     return files
 
 
@@ -230,6 +261,37 @@ def whole_network_rows(ranges: pd.DataFrame) -> pd.DataFrame:
     return _whole(ranges)
 
 
+def range_figure_parts(ranges: pd.DataFrame) -> list[pd.DataFrame]:
+    """`ranges`' whole-network rows split per hardware × workload: `range_figures` of each part draws
+    that pair's figures, so the parts can be drawn in parallel."""
+    return [g for _, g in _whole(ranges).groupby(["hardware", "workload"], sort=True)]
+
+
+def _parts(df: pd.DataFrame) -> list[pd.DataFrame]:
+    return [g for _, g in df.groupby(["hardware", "workload"], sort=True)]
+
+
+def figure_jobs(
+    ranges: pd.DataFrame | None = None,
+    front: pd.DataFrame | None = None,
+    layer_energy: pd.DataFrame | None = None,
+    picks: pd.DataFrame | None = None,
+    ratios: pd.DataFrame | None = None,
+) -> list[tuple[Callable[..., list[Path]], tuple]]:
+    """The figures the given tables allow, as jobs `(function, arguments)` to call with the output
+    folder appended: one per hardware × workload and kind of figure, to draw in any order or in parallel."""
+    jobs: list[tuple[Callable[..., list[Path]], tuple]] = []
+    if ranges is not None:
+        jobs += [(range_figures, (p,)) for p in range_figure_parts(ranges)]
+    if front is not None and not front.empty:
+        jobs += [(pareto, (p,)) for p in _parts(front)]
+    if layer_energy is not None and picks is not None and not picks.empty:
+        jobs += [(energy_breakdown, (layer_energy, p)) for p in _parts(picks)]
+    if ratios is not None and not ratios.empty:
+        jobs += [(baseline_comparison, (p,)) for p in _parts(ratios)]
+    return jobs
+
+
 def plot_all(
     ranges: pd.DataFrame | None,
     out: str | Path,
@@ -240,18 +302,14 @@ def plot_all(
     ratios: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Every figure the given tables allow, written into `out`; returns the files, sorted (`ranges` None: no range figures)."""
-    files: list[Path] = range_figures(ranges, out) if ranges is not None else []
-    if front is not None:
-        files += pareto(front, out)
-    if layer_energy is not None and strategy_ranges is not None and best is not None:
-        files += energy_breakdown(layer_energy, best_picks(strategy_ranges, best), out)
-    if ratios is not None:
-        files += baseline_comparison(ratios, out)
-    return sorted(files)
+    picks = best_picks(strategy_ranges, best) if strategy_ranges is not None and best is not None else None
+    jobs = figure_jobs(ranges, front, layer_energy, picks, ratios)
+    return sorted(f for fn, args in jobs for f in fn(*args, out))
 
 
 __all__ = [
-    "baseline_comparison", "best_picks", "energy_breakdown", "heatmaps", "pareto", "plot_all", "range_figures", "warmup_stable",
+    "baseline_comparison", "best_picks", "energy_breakdown", "figure_jobs", "heatmaps", "pareto", "plot_all", "range_figure_parts", "range_figures",
+    "warmup_stable",
     "whole_network_rows",
 ]
 

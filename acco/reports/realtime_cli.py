@@ -58,11 +58,11 @@ def budget_from_args(args: argparse.Namespace) -> Any:
 
 def load_ranges(step1: Path) -> tuple[Any, int, dict]:
     """Ranges table (Step 2's columns) of every result under `step1`, their cut_max and forced cut sets per group."""
-    from acco.dse.store import RESULT_SUFFIX, ResultFileError, load_result
+    from acco.dse.store import ResultFileError, load_result, result_files
     from acco.reports.allocate import forced_cut_sets
     from acco.reports.compile import RANGE_COLUMNS, _frame, result_rows
 
-    files = sorted(step1.rglob(f"*{RESULT_SUFFIX}"))
+    files = result_files(step1)
     if not files:
         raise InputError(str(step1), "", "Step-1 result files (*.pkl; run DfStackCutAndXform_mp_misc.py first)", "none found")
     rows: list[tuple] = []
