@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from acco.cost.kernel import available as staircase_compiled
-from acco.reports.staircase import dominated_by_earlier, staircase
+from acco.reports.staircase import dominated_by_earlier, merge_keep, staircase
 
 Range = tuple["int | None", "int | None"]
 CutSet = tuple[int, ...]
@@ -201,10 +201,15 @@ def merge(front: Front, pts: Front, dims: str = "abp", limit: float | None = Non
     Ties between sums compare the option tuples; as both parts' tuples are distinct, the rank of
     the front point times len(pts) plus the rank of the range point orders them the same way.
     """
+    n, m = len(front), len(pts)
+    if staircase_compiled():  # machine code: sums, order and filter in one pass, no n·m temporaries
+        keep = merge_keep(front.a, front.b, front.p, _ranks(front.idx), pts.a, pts.b, pts.p, _ranks(pts.idx), limit, dims)
+        i, j = np.divmod(keep, m)
+        idx = np.concatenate([front.idx[i], pts.idx[j]], axis=1)
+        return Front(front.a[i] + pts.a[j], front.b[i] + pts.b[j], front.p[i] + pts.p[j], idx)
     a = (front.a[:, None] + pts.a[None, :]).ravel()
     b = (front.b[:, None] + pts.b[None, :]).ravel()
     p = (front.p[:, None] + pts.p[None, :]).ravel()
-    n, m = len(front), len(pts)
     tie = (_ranks(front.idx)[:, None] * m + _ranks(pts.idx)[None, :]).ravel()
     sel = np.arange(n * m) if limit is None else np.nonzero(p < limit)[0]
     keep = sel[pareto_mask(a[sel], b[sel], p[sel], tie[sel], dims)]

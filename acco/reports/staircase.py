@@ -98,11 +98,149 @@ def staircase(sb: np.ndarray, sp: np.ndarray) -> np.ndarray:
     return ~_sweep(sb, sp, np.ones(len(sb), dtype=bool))
 
 
+@_jit
+def _gt3(B, P, T, x, y):  # pragma: no cover - compiled
+    """(B, P, T) of point x > that of point y, lexicographically."""
+    if B[x] != B[y]:
+        return B[x] > B[y]
+    if P[x] != P[y]:
+        return P[x] > P[y]
+    return T[x] > T[y]
+
+
+@_jit
+def _sort_run(o, lo, hi, B, P, T, tmp):  # pragma: no cover - compiled
+    """Sort o[lo:hi] by (B, P, T): insertion sort in blocks of 16, then bottom-up merges."""
+    blk = 16
+    for s0 in range(lo, hi, blk):
+        s1 = min(s0 + blk, hi)
+        for i in range(s0 + 1, s1):
+            v = o[i]
+            j = i - 1
+            while j >= s0 and _gt3(B, P, T, o[j], v):
+                o[j + 1] = o[j]
+                j -= 1
+            o[j + 1] = v
+    width = blk
+    while width < hi - lo:
+        for s0 in range(lo, hi, 2 * width):
+            mid = min(s0 + width, hi)
+            s1 = min(s0 + 2 * width, hi)
+            if mid >= s1 or not _gt3(B, P, T, o[mid - 1], o[mid]):
+                continue
+            i, j, k = s0, mid, s0
+            while i < mid and j < s1:
+                if _gt3(B, P, T, o[i], o[j]):
+                    tmp[k] = o[j]
+                    j += 1
+                else:
+                    tmp[k] = o[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                tmp[k] = o[i]
+                i += 1
+                k += 1
+            while j < s1:
+                tmp[k] = o[j]
+                j += 1
+                k += 1
+            for t in range(s0, s1):
+                o[t] = tmp[t]
+        width *= 2
+
+
+@_jit
+def _merge_keep_nb(fa, fb, fp, fr, pa, pb, pp, pr, limit, use_limit, dims):  # pragma: no cover - compiled
+    """The non-dominated sums (front point i + range point j) as ascending flat indices i·m + j.
+
+    Sums are ordered by (a, b, peak, tie = fr[i]·m + pr[j]) — the ties are distinct, so the order is
+    total and equals `allocate._order`'s — and filtered as `allocate.pareto_mask` does for `dims`
+    (0 = "abp", 1 = "ab", 2 = "ap", 3 = "a"); with `use_limit` only sums with peak < `limit` count.
+    """
+    n = fa.shape[0]
+    m = pa.shape[0]
+    N = n * m
+    A = np.empty(N, dtype=np.int64)
+    B = np.empty(N, dtype=np.int64)
+    P = np.empty(N, dtype=np.int64)
+    T = np.empty(N, dtype=np.int64)
+    S = np.empty(N, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        for j in range(m):
+            p = fp[i] + pp[j]
+            if use_limit and not p < limit:
+                continue
+            A[k] = fa[i] + pa[j]
+            B[k] = fb[i] + pb[j]
+            P[k] = p
+            T[k] = fr[i] * m + pr[j]
+            S[k] = i * m + j
+            k += 1
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    A = A[:k]
+    o = np.argsort(A)  # ties in a are then ordered by (b, peak, tie) run by run
+    tmp = np.empty(k, dtype=np.int64)
+    r = 0
+    while r < k:
+        e = r + 1
+        while e < k and A[o[e]] == A[o[r]]:
+            e += 1
+        if e - r > 1:
+            _sort_run(o, r, e, B, P, T, tmp)
+        r = e
+    keep = np.zeros(k, dtype=np.bool_)
+    if dims == 3:
+        keep[0] = True
+    elif dims == 0:
+        sb = np.empty(k, dtype=np.int64)
+        sp = np.empty(k, dtype=np.int64)
+        for t in range(k):
+            sb[t] = B[o[t]]
+            sp[t] = P[o[t]]
+        dom = np.empty(k, dtype=np.bool_)
+        _sweep_nb(sb, sp, np.ones(k, dtype=np.bool_), dom)
+        for t in range(k):
+            keep[t] = not dom[t]
+    else:
+        V = B if dims == 1 else P
+        best = np.iinfo(np.int64).max
+        for t in range(k):
+            v = V[o[t]]
+            if v < best:
+                keep[t] = True
+                best = v
+    out = np.empty(k, dtype=np.int64)
+    c = 0
+    for t in range(k):
+        if keep[t]:
+            out[c] = S[o[t]]
+            c += 1
+    return np.sort(out[:c])
+
+
+_DIMS = {"abp": 0, "ab": 1, "ap": 2, "a": 3}
+
+
+def merge_keep(fa: np.ndarray, fb: np.ndarray, fp: np.ndarray, fr: np.ndarray, pa: np.ndarray, pb: np.ndarray, pp: np.ndarray,
+               pr: np.ndarray, limit: float | None, dims: str) -> np.ndarray:
+    """Compiled `allocate.merge` selection: flat indices i·m + j (ascending) of the non-dominated sums of
+    front point i and range point j, ties ordered by fr[i]·m + pr[j] (numba only)."""
+    c = np.ascontiguousarray
+    return _merge_keep_nb(c(fa, dtype=np.int64), c(fb, dtype=np.int64), c(fp, dtype=np.int64), c(fr, dtype=np.int64),
+                          c(pa, dtype=np.int64), c(pb, dtype=np.int64), c(pp, dtype=np.int64), c(pr, dtype=np.int64),
+                          float(limit) if limit is not None else 0.0, limit is not None, _DIMS[dims])
+
+
 def warm_up() -> None:
     """Compile (or load from numba's cache) the compiled loop."""
     if available():
         staircase(np.array([1, 2, 3], dtype=np.int64), np.array([3, 1, 2], dtype=np.int64))
         dominated_by_earlier(np.array([1, 2], dtype=np.int64), np.array([1, 2], dtype=np.int64), np.array([True, False]))
+        x = np.array([1, 2], dtype=np.int64)
+        merge_keep(x, x, x, x, x, x, x, x, 3.5, "abp")
 
 
-__all__ = ["dominated_by_earlier", "staircase", "staircase_py", "warm_up"]
+__all__ = ["dominated_by_earlier", "merge_keep", "staircase", "staircase_py", "warm_up"]
