@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from acco.cost.kernel import available as staircase_compiled
-from acco.reports.staircase import dominated_by_earlier, merge_keep, staircase
+from acco.reports.staircase import dominated_by_earlier, dominated_by_sorted, merge_keep, staircase
 
 Range = tuple["int | None", "int | None"]
 CutSet = tuple[int, ...]
@@ -162,10 +162,20 @@ def pareto_mask(a: np.ndarray, b: np.ndarray, p: np.ndarray, tie: np.ndarray, di
     return keep
 
 
-def surely_dominated_by(g: Front, x: Front) -> np.ndarray:
-    """Mask of points of `x` that a point of `g` is ≤ in all of (a, b, peak): exact when compiled, else a vectorised sufficient test (may miss some)."""
+def sorted_by_abp(g: Front) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A front's (a, b, peak) arrays sorted by (a, b, peak): `surely_dominated_by` then merges instead of sorting g."""
+    o = np.lexsort((g.p, g.b, g.a))
+    return g.a[o], g.b[o], g.p[o]
+
+
+def surely_dominated_by(g: Front, x: Front, g_sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Mask of points of `x` that a point of `g` is ≤ in all of (a, b, peak): exact when compiled, else a vectorised sufficient test (may miss some).
+
+    `g_sorted`: `sorted_by_abp(g)`, when the same g is tested against many x (compiled path)."""
     if not len(g) or not len(x):
         return np.zeros(len(x), dtype=bool)
+    if staircase_compiled():
+        return dominated_by_sorted(*(g_sorted or sorted_by_abp(g)), x.a, x.b, x.p)
     a = np.concatenate([g.a, x.a])
     b = np.concatenate([g.b, x.b])
     p = np.concatenate([g.p, x.p])
@@ -283,33 +293,37 @@ def view_table(rows: pd.DataFrame, view: str) -> ViewTable:
     if view == "real-time":
         t = t[t["tile_y"] == 1]
     t = t.reset_index(drop=True)
-    opt_keys = [
-        (int(r.tile_x), int(r.tile_y), _bool(r.h_cache), _bool(r.v_cache), str(r.target))
-        for r in t[list(OPTION_COLUMNS)].itertuples(index=False)
-    ]
+    # option keys and range ends from plain column lists (per-row pandas access costs ~100x more)
+    opt_keys = list(zip(
+        (int(x) for x in t["tile_x"].tolist()), (int(y) for y in t["tile_y"].tolist()),
+        (_bool(h) for h in t["h_cache"].tolist()), (_bool(v) for v in t["v_cache"].tolist()), (str(g) for g in t["target"].tolist()),
+    ))
     options = tuple(sorted(set(opt_keys)))
     pos = {o: i for i, o in enumerate(options)}
+    opt_pos = [pos[k] for k in opt_keys]
     per: dict[Range, list[int]] = {}
-    for i, (cb, ca) in enumerate(zip(t["cut_before"], t["cut_after"])):
+    for i, (cb, ca) in enumerate(zip(t["cut_before"].tolist(), t["cut_after"].tolist())):
         per.setdefault((_none(cb), _none(ca)), []).append(i)
     ranges: dict[Range, RangeOptions] = {}
     i64 = np.int64
+    col = {c: t[c].to_numpy(i64) for c in ("energy_pJ", "latency_cc", "offload_energy_pJ", "reload_energy_pJ", "offload_latency_cc",
+                                            "reload_latency_cc", "peak_activation_bits")}
     for rg, ii in per.items():
-        ii = sorted(ii, key=lambda j: pos[opt_keys[j]])
-        opts = [pos[opt_keys[j]] for j in ii]
+        ii = sorted(ii, key=opt_pos.__getitem__)
+        opts = [opt_pos[j] for j in ii]
         if len(set(opts)) != len(opts):
             raise ValueError(f"range {rg}: an option appears twice in the {kind} rows (duplicate scenarios?)")
-        sub = t.iloc[ii]
-        e = sub["energy_pJ"].to_numpy(i64)
-        lat = sub["latency_cc"].to_numpy(i64)
-        de = (sub["offload_energy_pJ"] + sub["reload_energy_pJ"]).to_numpy(i64)
-        dl = (sub["offload_latency_cc"] + sub["reload_latency_cc"]).to_numpy(i64)
+        sel = np.asarray(ii, dtype=np.intp)
+        e = col["energy_pJ"][sel]
+        lat = col["latency_cc"][sel]
+        de = col["offload_energy_pJ"][sel] + col["reload_energy_pJ"][sel]
+        dl = col["offload_latency_cc"][sel] + col["reload_latency_cc"][sel]
         if (de < 0).any() or (dl < 0).any() or (de > e).any() or (dl > lat).any():
             raise ValueError(
                 f"range {rg}: the on-chip rule needs 0 <= offload+reload delta <= cost (energy and latency); "
                 "the exact search relies on it"
             )
-        ranges[rg] = RangeOptions(np.asarray(opts, dtype=i64), e, lat, sub["peak_activation_bits"].to_numpy(i64), de, dl, tuple(ii))
+        ranges[rg] = RangeOptions(np.asarray(opts, dtype=i64), e, lat, col["peak_activation_bits"][sel], de, dl, tuple(ii))
     return ViewTable(options, ranges, t)
 
 
@@ -508,6 +522,7 @@ class GroupSearch:
         """
         width = 1 + max((len(c) + 1 for c in sets), default=0)
         g = _empty(width)
+        g_sorted = sorted_by_abp(g)
         g_on = np.zeros(0, dtype=bool)
         th = self.threshold_bits
         for rank, cuts in enumerate(sets):
@@ -525,7 +540,7 @@ class GroupSearch:
                     ok = (f.p + sp[j] < th) if ruled else (f.p + sq[j] >= th)
                     f = f.take(ok)
                     lb = Front(f.a + sa[j], f.b + sb[j], f.p + sp[j], f.idx)
-                    f = f.take(~surely_dominated_by(g, lb))
+                    f = f.take(~surely_dominated_by(g, lb, g_sorted))
                     if not len(f):
                         break
                 if len(f):
@@ -537,6 +552,7 @@ class GroupSearch:
             allf = Front(*(np.concatenate([getattr(x, n) for x in parts]) for n in ("a", "b", "p", "idx")))
             m = pareto_mask(allf.a, allf.b, allf.p, allf.idx)
             g, g_on = allf.take(m), on[m]
+            g_sorted = sorted_by_abp(g)
         out = []
         for i in range(len(g)):
             cuts = sets[int(g.idx[i, 0])]

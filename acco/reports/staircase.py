@@ -99,6 +99,64 @@ def staircase(sb: np.ndarray, sp: np.ndarray) -> np.ndarray:
 
 
 @_jit
+def _dominated_merge_nb(ga, gb, gp, xa, xb, xp, xo, out):  # pragma: no cover - compiled
+    """out[x] = some g point is <= x in (a, b, p); g sorted by (a, b, p), `xo` = x's order by (a, b, p).
+
+    The two sorted lists are merged (a g point first when their keys are equal) and swept as in
+    `dominated_by_earlier`; only g points join the staircase. No sort of g per call.
+    """
+    ng = ga.shape[0]
+    nx = xo.shape[0]
+    n = ng + nx
+    sb = np.empty(n, dtype=np.int64)
+    sp = np.empty(n, dtype=np.int64)
+    ins = np.empty(n, dtype=np.bool_)
+    who = np.empty(n, dtype=np.int64)
+    i = 0
+    j = 0
+    t = 0
+    while j < nx:  # g points after the last x point cannot dominate it
+        x = xo[j]
+        take_g = False
+        if i < ng:
+            if ga[i] != xa[x]:
+                take_g = ga[i] < xa[x]
+            elif gb[i] != xb[x]:
+                take_g = gb[i] < xb[x]
+            else:
+                take_g = gp[i] <= xp[x]
+        if take_g:
+            sb[t] = gb[i]
+            sp[t] = gp[i]
+            ins[t] = True
+            who[t] = -1
+            i += 1
+        else:
+            sb[t] = xb[x]
+            sp[t] = xp[x]
+            ins[t] = False
+            who[t] = x
+            j += 1
+        t += 1
+    dom = np.empty(t, dtype=np.bool_)
+    _sweep_nb(sb[:t], sp[:t], ins[:t], dom)
+    for k in range(t):
+        if who[k] >= 0:
+            out[who[k]] = dom[k]
+
+
+def dominated_by_sorted(ga: np.ndarray, gb: np.ndarray, gp: np.ndarray, xa: np.ndarray, xb: np.ndarray, xp: np.ndarray) -> np.ndarray:
+    """Mask of the points x that a point of g is <= to in all of (a, b, p), g given sorted by (a, b, p) (numba only). Exact."""
+    out = np.zeros(len(xa), dtype=np.bool_)
+    if len(xa) and len(ga):
+        c = np.ascontiguousarray
+        xo = np.lexsort((xp, xb, xa))
+        _dominated_merge_nb(c(ga, dtype=np.int64), c(gb, dtype=np.int64), c(gp, dtype=np.int64), c(xa, dtype=np.int64),
+                            c(xb, dtype=np.int64), c(xp, dtype=np.int64), xo.astype(np.int64), out)
+    return out
+
+
+@_jit
 def _gt3(B, P, T, x, y):  # pragma: no cover - compiled
     """(B, P, T) of point x > that of point y, lexicographically."""
     if B[x] != B[y]:
@@ -241,6 +299,7 @@ def warm_up() -> None:
         dominated_by_earlier(np.array([1, 2], dtype=np.int64), np.array([1, 2], dtype=np.int64), np.array([True, False]))
         x = np.array([1, 2], dtype=np.int64)
         merge_keep(x, x, x, x, x, x, x, x, 3.5, "abp")
+        dominated_by_sorted(x, x, x, x, x, x)
 
 
-__all__ = ["dominated_by_earlier", "merge_keep", "staircase", "staircase_py", "warm_up"]
+__all__ = ["dominated_by_earlier", "dominated_by_sorted", "merge_keep", "staircase", "staircase_py", "warm_up"]
