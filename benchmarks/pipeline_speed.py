@@ -8,7 +8,8 @@
    sub-stacks) and with a warm one (the same cache; fresh sub-stacks again), inputs already parsed.
 2. The sweep's Step 1 into a temporary folder, twice: with an empty mapper-cache folder (cold) and
    again with `--force` on the same folder (warm): wall seconds, scenarios per second, searches
-   and the share of mapper look-ups answered from the cache; then Steps 2 and 3 (wall seconds).
+   and the share of mapper look-ups answered from the cache (the cold run also computes the baselines
+   Step 3 compares with); then Steps 2 and 3 as a user runs them, and Step 3 without figures (wall seconds).
 3. Peak resident memory of this process and of its largest worker (getrusage).
 
 Prints numbers only; nothing is asserted (timings depend on the machine and its load).
@@ -118,15 +119,16 @@ def main(argv: list[str] | None = None) -> int:
             rate = s.done / s.seconds if s.seconds else 0.0
             print(f"step 1 ({label} mapper cache, --jobs {args.jobs}): {s.done} scenarios in {s.seconds:.1f} s wall, "
                   f"{rate:.2f} scenarios/s, {s.mapper_misses} searches, hit rate {s.mapper_hit_rate:.1%}"
+                  + (f", baselines of {s.baselines_done} hardware x workload pairs" if s.baselines_done else "")
                   + (f", {len(s.failed)} failed" if s.failed else ""))
         if not args.no_steps23:
             t2, _ = _step("explore_pickle_compile_readings.py", sweep_file, out, "--quiet")
             print(f"step 2: {t2:.1f} s wall")
-            t3s, _ = _step("explore_pickle_hierarchy_cache_allocation.py", sweep_file, out, "--no-baselines", "--no-plots")
-            print(f"step 3, search and tables only (--no-baselines --no-plots): {t3s:.1f} s wall")
-            print(f"steps 2-3 (tables and search): {t2 + t3s:.1f} s wall")
             t3, _ = _step("explore_pickle_hierarchy_cache_allocation.py", sweep_file, out)
-            print(f"step 3, everything (baselines run the mapper, figures): {t3:.1f} s wall")
+            print(f"step 3 as a user runs it (search, tables, baselines stored by Step 1, figures): {t3:.1f} s wall")
+            print(f"steps 2-3 as a user runs them: {t2 + t3:.1f} s wall")
+            t3s, _ = _step("explore_pickle_hierarchy_cache_allocation.py", sweep_file, out, "--no-plots")
+            print(f"step 3 without figures (--no-plots): {t3s:.1f} s wall; steps 2-3 so: {t2 + t3s:.1f} s wall")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS: this process {own:.0f} MiB, largest child process {kids:.0f} MiB")
