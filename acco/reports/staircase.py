@@ -209,13 +209,10 @@ def _sort_run(o, lo, hi, B, P, T, tmp):  # pragma: no cover - compiled
 
 
 @_jit
-def _merge_keep_nb(fa, fb, fp, fr, pa, pb, pp, pr, limit, use_limit, dims):  # pragma: no cover - compiled
-    """The non-dominated sums (front point i + range point j) as ascending flat indices i·m + j.
-
-    Sums are ordered by (a, b, peak, tie = fr[i]·m + pr[j]) — the ties are distinct, so the order is
-    total and equals `allocate._order`'s — and filtered as `allocate.pareto_mask` does for `dims`
-    (0 = "abp", 1 = "ab", 2 = "ap", 3 = "a"); with `use_limit` only sums with peak < `limit` count.
-    """
+def _merge_fill_nb(fa, fb, fp, fr, pa, pb, pp, pr, fo, limit, use_limit):  # pragma: no cover - compiled
+    """The sums (front point i + range point j) with peak < `limit` (all without `use_limit`): a, b, peak,
+    tie = fr[i]·m + pr[j] and flat index i·m + j, range point by range point over the front in `fo`
+    order (by a: the a column is then m sorted runs, which a stable sort merges quickly)."""
     n = fa.shape[0]
     m = pa.shape[0]
     N = n * m
@@ -225,8 +222,9 @@ def _merge_keep_nb(fa, fb, fp, fr, pa, pb, pp, pr, limit, use_limit, dims):  # p
     T = np.empty(N, dtype=np.int64)
     S = np.empty(N, dtype=np.int64)
     k = 0
-    for i in range(n):
-        for j in range(m):
+    for j in range(m):
+        for t in range(n):
+            i = fo[t]
             p = fp[i] + pp[j]
             if use_limit and not p < limit:
                 continue
@@ -236,11 +234,21 @@ def _merge_keep_nb(fa, fb, fp, fr, pa, pb, pp, pr, limit, use_limit, dims):  # p
             T[k] = fr[i] * m + pr[j]
             S[k] = i * m + j
             k += 1
+    return A[:k], B[:k], P[:k], T[:k], S[:k]
+
+
+@_jit
+def _merge_select_nb(A, B, P, T, S, o, dims):  # pragma: no cover - compiled
+    """The flat indices (ascending) of the non-dominated sums, `o` = the sums ordered by a.
+
+    Sums sharing an a are ordered by (b, peak, tie) — ties are distinct, so the order is total and
+    equals `allocate._order`'s — and filtered as `allocate.pareto_mask` does for `dims`
+    (0 = "abp", 1 = "ab", 2 = "ap", 3 = "a").
+    """
+    k = A.shape[0]
     if k == 0:
         return np.empty(0, dtype=np.int64)
-    A = A[:k]
-    o = np.argsort(A)  # ties in a are then ordered by (b, peak, tie) run by run
-    tmp = np.empty(k, dtype=np.int64)
+    tmp = np.empty(k, dtype=np.int64)  # `o` is reordered in place
     r = 0
     while r < k:
         e = r + 1
@@ -287,9 +295,13 @@ def merge_keep(fa: np.ndarray, fb: np.ndarray, fp: np.ndarray, fr: np.ndarray, p
     """Compiled `allocate.merge` selection: flat indices i·m + j (ascending) of the non-dominated sums of
     front point i and range point j, ties ordered by fr[i]·m + pr[j] (numba only)."""
     c = np.ascontiguousarray
-    return _merge_keep_nb(c(fa, dtype=np.int64), c(fb, dtype=np.int64), c(fp, dtype=np.int64), c(fr, dtype=np.int64),
-                          c(pa, dtype=np.int64), c(pb, dtype=np.int64), c(pp, dtype=np.int64), c(pr, dtype=np.int64),
-                          float(limit) if limit is not None else 0.0, limit is not None, _DIMS[dims])
+    fa = c(fa, dtype=np.int64)
+    fo = np.argsort(fa, kind="stable")
+    A, B, P, T, S = _merge_fill_nb(fa, c(fb, dtype=np.int64), c(fp, dtype=np.int64), c(fr, dtype=np.int64), c(pa, dtype=np.int64),
+                                   c(pb, dtype=np.int64), c(pp, dtype=np.int64), c(pr, dtype=np.int64), fo,
+                                   float(limit) if limit is not None else 0.0, limit is not None)
+    # numpy's stable sort (timsort) merges the m sorted runs of a in O(N log m)
+    return _merge_select_nb(A, B, P, T, S, np.argsort(A, kind="stable"), _DIMS[dims])
 
 
 def warm_up() -> None:
