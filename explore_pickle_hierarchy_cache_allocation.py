@@ -158,27 +158,56 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     th = _thresholds(args, sweep)
     budget = _budget(args, sweep)
-    forced = _forced(ranges, sweep)
     if args.jobs is not None and args.jobs < 1:
         raise InputError("command line", "--jobs", "a number of processes >= 1", str(args.jobs))
     jobs = args.jobs or os.cpu_count() or 1
-    # one pool for the baselines (submitted first: the longest jobs) and the per-group searches
+    # one pool for the figures (each as soon as its tables exist), the baselines Step 1 did not store
+    # and the per-(group, view) searches
     pool: Executor | None = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    plots = not args.no_plots
     try:
-        baselines = None if args.no_baselines else _submit_baselines(pool, sweep, ranges, th, Path(args.out) / "step1")
         figures: list[Any] = []  # figure jobs run in the pool, one per hardware x workload and kind
-        if not args.no_plots and pool is not None:  # the range figures are drawn while the searches run
+        if plots and pool is not None:  # the range figures are drawn while the searches run
             from acco.reports.plots import figure_jobs
 
             figures += [pool.submit(fn, *a, out) for fn, a in figure_jobs(ranges=ranges)]
-        alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool)
+        forced = _forced(ranges, sweep)
+        baselines = None if args.no_baselines else _submit_baselines(pool, sweep, ranges, th, Path(args.out) / "step1")
+        on_pair = None
+        if plots and pool is not None and not args.no_pareto:  # a pair's Pareto figures once its searches are done
+            def on_pair(pair: tuple, front: Any) -> None:
+                figures.extend(pool.submit(fn, *a, out) for fn, a in figure_jobs(front=front))  # type: ignore[union-attr]
+
+        alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool, on_pair=on_pair)
+        ratios = costs = None
+        if baselines is not None:
+            from acco.reports.baselines import ratio_table
+
+            costs = {key: f() for key, f in baselines.items()}
+            ratios = ratio_table(alloc, costs)
+        if plots:  # the rest of the figures, submitted before the tables are written
+            from acco.reports.plots import best_picks, figure_jobs
+
+            picks = best_picks(alloc.strategy_ranges, alloc.best)
+            later = figure_jobs(ranges=None if pool is not None else ranges,
+                                front=None if args.no_pareto or on_pair is not None else alloc.pareto,
+                                layer_energy=_layer_energy(args.out, step2, picks, sweep), picks=picks, ratios=ratios)
+            if pool is not None:
+                figures += [pool.submit(fn, *a, out) for fn, a in later]
         files = alloc.write(out)
+        if costs is not None:
+            from acco.reports.baselines import cost_table
+
+            for name, df in (("baselines", cost_table(costs)), ("baseline_ratios", ratios)):
+                p = out / f"{name}.csv"
+                atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
+                files.append(p)
         if budget is not None:
             from acco.reports.realtime import plot_realtime, realtime_report
 
             rt = realtime_report(ranges, sweep.cut_max, budget, th, forced)
             files += rt.write(out)
-            if not args.no_plots:
+            if plots:
                 files += plot_realtime(rt, out)
             cols = ["hardware", "workload", "feasible", "energy_per_step_pJ", "latency_per_step_cc", "startup_delay_ms",
                     "act_peak_MiB", "max_frame_rate_Hz", "latency_miss_x", "act_miss_MiB", "strategy"]
@@ -186,27 +215,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"real time ({budget.clock_mhz:g} MHz, a time step every {budget.hop_ms:g} ms = "
                       f"{budget.deadline_cc:,.0f} cycles):")
                 print(rt.summary[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
-
-        ratios = None
-        if baselines is not None:
-            from acco.reports.baselines import cost_table, ratio_table
-
-            costs = {key: f() for key, f in baselines.items()}
-            ratios = ratio_table(alloc, costs)
-            for name, df in (("baselines", cost_table(costs)), ("baseline_ratios", ratios)):
-                p = out / f"{name}.csv"
-                atomic_write_bytes(p, df.to_csv(index=False, lineterminator="\n").encode())
-                files.append(p)
-        if not args.no_plots:
-            from acco.reports.plots import best_picks, figure_jobs
-
-            picks = best_picks(alloc.strategy_ranges, alloc.best)
-            later = figure_jobs(ranges=None if pool is not None else ranges, front=None if args.no_pareto else alloc.pareto,
-                                layer_energy=_layer_energy(args.out, step2, picks, sweep), picks=picks, ratios=ratios)
-            if pool is None:
-                files += [f for fn, a in later for f in fn(*a, out)]
-            else:
-                figures += [pool.submit(fn, *a, out) for fn, a in later]
+        if plots and pool is None:
+            files += [f for fn, a in later for f in fn(*a, out)]
         for fut in figures:
             files += fut.result()
     finally:

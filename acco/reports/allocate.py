@@ -38,7 +38,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -652,12 +652,42 @@ def _group_rows(ranges: pd.DataFrame, key: tuple) -> pd.DataFrame:
     return ranges[m]
 
 
-def _largest_first(pool: "Executor", work: list[tuple]) -> list:
+def _largest_first(pool: "Executor", work: list[tuple], done: Callable[[int, tuple], None] | None = None) -> list:
     """`_group_view` of every work item in `pool`, the likely longest submitted first (the total view, then
-    more rows), so that the last one to finish is a short one; results in the order of `work`."""
+    more rows), so that the last one to finish is a short one; results in the order of `work`.
+    `done(i, result)` is called in the order the items finish."""
+    from concurrent.futures import as_completed
+
     order = sorted(range(len(work)), key=lambda i: (work[i][2] != "total", -len(work[i][1]), i))
-    futures = {i: pool.submit(_group_view, work[i]) for i in order}
-    return [futures[i].result() for i in range(len(work))]
+    futures = {pool.submit(_group_view, work[i]): i for i in order}
+    out: list = [None] * len(work)
+    for fut in as_completed(futures):
+        i = futures[fut]
+        out[i] = fut.result()
+        if done is not None:
+            done(i, out[i])
+    return out
+
+
+class _PairWatch:
+    """Calls `on_pair((hardware, workload), pareto_frame)` once every (group, view) item of that pair is done.
+
+    The frame holds the pair's Pareto rows in (group, view) order, as `Allocation.pareto` would."""
+
+    def __init__(self, work: list[tuple], on_pair: Callable[[tuple, pd.DataFrame], None]):
+        self.work, self.on_pair = work, on_pair
+        self.left: dict[tuple, set[int]] = {}
+        for i, w in enumerate(work):
+            self.left.setdefault((w[0][0], w[0][1]), set()).add(i)
+        self.parts: dict[int, tuple] = {}
+
+    def __call__(self, i: int, part: tuple) -> None:
+        pair = (self.work[i][0][0], self.work[i][0][1])
+        self.parts[i] = part
+        self.left[pair].discard(i)
+        if not self.left[pair]:
+            rows = [r for j in sorted(k for k in self.parts if (self.work[k][0][0], self.work[k][0][1]) == pair) for r in self.parts[j][3]]
+            self.on_pair(pair, pd.DataFrame(rows, columns=list(PARETO_COLUMNS)))
 
 
 def allocate(
@@ -669,6 +699,7 @@ def allocate(
     pareto: bool = True,
     jobs: int | None = None,
     executor: "Executor | None" = None,
+    on_pair: Callable[[tuple, pd.DataFrame], None] | None = None,
 ) -> Allocation:
     """Run the exact Step-3 search on a Step-2 `ranges.csv` table, per group and view.
 
@@ -677,6 +708,8 @@ def allocate(
     `pareto`: also the whole-network Pareto front (exact, but the costly part on large grids).
     `jobs`: processes for large tables (default: the CPUs); the tables do not depend on it.
     `executor`: a process pool to run the (group, view) searches in instead (whatever the table's size).
+    `on_pair((hardware, workload), pareto rows)`: called as soon as a hardware × workload's searches are
+    all done (Step 3 starts its Pareto figures then, while other pairs are still searched).
     """
     if "cuts" in ranges.columns:
         ranges = ranges.assign(cuts=ranges["cuts"].fillna("").astype(str))
@@ -691,15 +724,20 @@ def allocate(
         for view in views:
             work.append((key, rows, view, cut_max, th, None if forced is None else forced.get(key), pareto))
     jobs = min(jobs or os.cpu_count() or 1, len(work))
+    watch = _PairWatch(work, on_pair) if on_pair is not None else None
     if executor is not None and len(work) > 1:
-        parts = _largest_first(executor, work)
+        parts = _largest_first(executor, work, watch)
     elif jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs) as pool:
-            parts = _largest_first(pool, work)
+            parts = _largest_first(pool, work, watch)
     else:
-        parts = [_group_view(w) for w in work]
+        parts = []
+        for i, w in enumerate(work):
+            parts.append(_group_view(w))
+            if watch is not None:
+                watch(i, parts[-1])
     for a, b, c, d in parts:  # in (group, view) order whatever the number of processes
         s_rows += a
         r_rows += b
