@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
                     help="on-chip rule threshold in MiB (default: the sweep's step3.threshold_mib, 1.0 as the original)")
     th.add_argument("--threshold", choices=["hardware"], default=None,
                     help="hardware: take the threshold from each hardware's activation global buffer size")
-    p.add_argument("--no-baselines", action="store_true", help="skip the baselines (they run the mapper)")
+    p.add_argument("--no-baselines", action="store_true", help="skip the baselines (read from Step 1's results, computed here when missing)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--no-pareto", action="store_true", help="skip the whole-network Pareto front (costly on large grids)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
