@@ -32,9 +32,9 @@ from tqdm import tqdm
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
 from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import baseline_path, encode_baselines, encode_result, is_done, save_encoded, save_failure, save_result
+from acco.dse.store import baseline_path, encode_result, is_done, save_encoded, save_failure, save_result
 from acco.io.atomic import atomic_write_bytes
-from acco.dse.sweep import Sweep
+from acco.dse.sweep import Sweep, hardware_name, workload_name
 from acco.search.memo import DEFAULT_CACHE, compact_dir
 
 #: environment variable choosing the mapper-cache folder (a path, or `off`)
@@ -75,8 +75,12 @@ def safe_run(sc: Scenario) -> ScenarioResult | ScenarioFailure:
     try:
         return run_scenario(sc)
     except Exception as e:  # noqa: BLE001 - recorded with its traceback, reported at the end
-        msg = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
-        return ScenarioFailure(sc, str(msg), traceback.format_exc(), time.perf_counter() - t0)
+        return ScenarioFailure(sc, _message(e), traceback.format_exc(), time.perf_counter() - t0)
+
+
+def _message(e: Exception) -> str:
+    """What a failure says: an input error's own message, else the exception's type and text."""
+    return str(getattr(e, "message", None) or f"{type(e).__name__}: {e}")
 
 
 def mapper_cache_dir(out: str | os.PathLike[str], setting: str | None = None) -> Path | None:
@@ -171,7 +175,7 @@ class BaselineJob:
 
     @property
     def label(self) -> str:
-        return f"{Path(self.hardware_path).stem} / {Path(self.workload_path).stem}"
+        return f"{hardware_name(self.hardware_path)} / {workload_name(self.workload_path)}"
 
 
 def baseline_jobs(sweep: Sweep, step1: Path, scenarios: list[Scenario], force: bool = False) -> list[BaselineJob]:
@@ -197,9 +201,9 @@ def run_baseline_job(job: BaselineJob) -> tuple[bytes | None, str, int, int]:
     cache = DEFAULT_CACHE
     h0, m0 = cache.hits, cache.misses
     try:
-        data, err = encode_baselines(compute_baselines(job.hardware_path, job.workload_path, job.settings)), ""
+        data, err = encode_result(compute_baselines(job.hardware_path, job.workload_path, job.settings)), ""
     except Exception as e:  # noqa: BLE001 - see above
-        data, err = None, str(getattr(e, "message", None) or f"{type(e).__name__}: {e}")
+        data, err = None, _message(e)
     return data, err, cache.hits - h0, cache.misses - m0
 
 

@@ -62,8 +62,8 @@ def failure_path(step1: Path, sc: Scenario) -> Path:
     return step1 / (sc.file_stem + FAILURE_SUFFIX)
 
 
-def encode_result(res: ScenarioResult) -> bytes:
-    """A result file's contents (a worker process can encode, the parent only writes)."""
+def encode_result(res: Any) -> bytes:
+    """A result file's contents, or a baseline file's (a `BaselineRun`): a worker process encodes, the parent only writes."""
     return pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -166,17 +166,12 @@ def baseline_path(step1: Path, hw_path: str, wl_path: str, settings: Any) -> Pat
     return step1 / BASELINE_DIR / f"{hardware_name(hw_path)}__{workload_name(wl_path)}__{digest}{RESULT_SUFFIX}"
 
 
-def encode_baselines(run: Any) -> bytes:
-    """A baseline file's contents (a `BaselineRun`; encoded in the worker, written by the parent)."""
-    return pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def load_baselines(path: str | os.PathLike[str]) -> Any:
     """The `BaselineRun` stored at `path`, through the restricted unpickler; None when absent or unusable."""
     from acco.reports.baselines import BaselineRun
 
     try:
-        obj = _Restricted(io.BytesIO(Path(path).read_bytes())).load()
+        obj = _unpickle_without_gc(Path(path).read_bytes())
     except Exception:  # noqa: BLE001 - absent, truncated or refused: the baselines are computed again
         return None
     return obj if isinstance(obj, BaselineRun) else None
@@ -197,6 +192,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_baselines", "encode_result", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
+    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_result", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
     "result_path", "save_encoded", "save_failure", "save_result",
 ]

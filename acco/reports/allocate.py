@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from acco.cost.kernel import available as staircase_compiled
-from acco.reports.staircase import dominated_by_earlier, dominated_by_sorted, merge_keep, staircase
+from acco.reports.staircase import dominated_by_sorted, merge_keep, staircase
 
 Range = tuple["int | None", "int | None"]
 CutSet = tuple[int, ...]
@@ -182,9 +182,7 @@ def surely_dominated_by(g: Front, x: Front, g_sorted: tuple[np.ndarray, np.ndarr
     src = np.concatenate([np.zeros(len(g), dtype=np.int64), np.ones(len(x), dtype=np.int64)])
     order = _order(a, b, p, src)
     is_g = src[order] == 0
-    if staircase_compiled():  # exact, in machine code
-        dom = dominated_by_earlier(b[order], p[order], is_g)
-    elif len(order) >= 64:
+    if len(order) >= 64:
         dom = _surely_dominated(b[order], p[order], is_g)
     else:
         dom = _small_dominated(b[order], p[order], is_g)
