@@ -35,10 +35,10 @@ def _name(*parts: object) -> str:
 PNG_COMPRESS_LEVEL = 1
 
 
-def _save(fig, path: Path, tight: bool = False) -> Path:
-    """Write a figure as PNG and close it; `tight` crops to the drawn content (costs a second drawing pass)."""
+def _save(fig, path: Path) -> Path:
+    """Write a figure as PNG and close it (at its own size: margins are set by each figure, no tight bounding box, which costs a second drawing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight" if tight else None, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    fig.savefig(path, dpi=110, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     _plt().close(fig)
     return path
 
@@ -103,7 +103,7 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
             cb = fig.colorbar(im, ax=ax, pad=0.01, format="%.3g", ticks=np.geomspace(norm.vmin, norm.vmax, 5) if norm else None)
             cb.minorticks_off()
         fig.suptitle(_fit(f"{hw} / {wl} / target {target}: whole network, total", fig), fontsize=9)
-        files.append(_save(fig, Path(out) / f"heatmap_{_name(hw, wl, target)}.png", tight=False))
+        files.append(_save(fig, Path(out) / f"heatmap_{_name(hw, wl, target)}.png"))
     return files
 
 
@@ -149,7 +149,7 @@ def warmup_stable(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
                 ax.set_xlabel(f"{n} options (tile/caching/target), sorted by stable {lab.split()[0]}; cheapest: {piv.index[0]}", fontsize=8)
             ax.legend(fontsize=7)
         fig.suptitle(_fit(f"{hw} / {wl}: whole network, warm-up vs stable row", fig), fontsize=9)
-        files.append(_save(fig, Path(out) / f"warmup_stable_{_name(hw, wl)}.png", tight=False))
+        files.append(_save(fig, Path(out) / f"warmup_stable_{_name(hw, wl)}.png"))
     return files
 
 
@@ -183,7 +183,7 @@ def energy_breakdown(layer_energy: pd.DataFrame, picks: pd.DataFrame, out: str |
         ax.set_ylabel("energy (pJ)")
         ax.legend(fontsize=7)
         ax.set_title(_fit(f"{hw} / {wl}: best {metric} strategy ({view}), energy per layer", fig), fontsize=9)
-        files.append(_save(fig, Path(out) / f"energy_breakdown_{_name(hw, wl, view, metric)}.png", tight=False))
+        files.append(_save(fig, Path(out) / f"energy_breakdown_{_name(hw, wl, view, metric)}.png"))
     return files
 
 
@@ -207,7 +207,7 @@ def pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
         ax.set_xlabel("latency (cycles)")
         ax.set_ylabel("energy (pJ)")
         ax.set_title(_fit(f"{hw} / {wl}: Pareto front ({view}), {len(g)} strategies", fig), fontsize=9)
-        files.append(_save(fig, Path(out) / f"pareto_{_name(hw, wl, view)}.png", tight=False))
+        files.append(_save(fig, Path(out) / f"pareto_{_name(hw, wl, view)}.png"))
     return files
 
 
@@ -240,7 +240,7 @@ def baseline_comparison(ratios: pd.DataFrame, out: str | Path) -> list[Path]:
             ax.set_title(f"{view}", fontsize=9)
             ax.legend(fontsize=7)
         fig.suptitle(_fit(f"{hw} / {wl}: baselines vs ACCO's best", fig), fontsize=9)
-        files.append(_save(fig, Path(out) / f"baselines_{_name(hw, wl)}.png", tight=False))
+        files.append(_save(fig, Path(out) / f"baselines_{_name(hw, wl)}.png"))
     return files
 
 
