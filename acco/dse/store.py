@@ -13,6 +13,7 @@ import io
 import json
 import os
 import pickle
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -105,16 +106,23 @@ def save_failure(step1: Path, fail: ScenarioFailure) -> Path:
     return p
 
 
-def _unpickle_without_gc(data: bytes) -> Any:
-    """The restricted unpickler with the cyclic garbage collector paused: a result is hundreds of small
-    acyclic objects whose allocation would trigger collections of the whole heap (half the load time)."""
-    paused = gc.isenabled()
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a block that allocates many small acyclic objects
+    (loading and formatting results: collections of the whole heap were half of the load time)."""
+    was = gc.isenabled()
     gc.disable()
     try:
-        return _Restricted(io.BytesIO(data)).load()
+        yield
     finally:
-        if paused:
+        if was:
             gc.enable()
+
+
+def _unpickle_without_gc(data: bytes) -> Any:
+    """The restricted unpickler under `gc_paused` (a result is hundreds of small acyclic objects)."""
+    with gc_paused():
+        return _Restricted(io.BytesIO(data)).load()
 
 
 def load_result(path: str | os.PathLike[str]) -> ScenarioResult:
@@ -192,6 +200,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_result", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
+    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_result", "gc_paused", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
     "result_path", "save_encoded", "save_failure", "save_result",
 ]

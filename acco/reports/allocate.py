@@ -673,19 +673,19 @@ class _PairWatch:
     The frame holds the pair's Pareto rows in (group, view) order, as `Allocation.pareto` would."""
 
     def __init__(self, work: list[tuple], on_pair: Callable[[tuple, pd.DataFrame], None]):
-        self.work, self.on_pair = work, on_pair
-        self.left: dict[tuple, set[int]] = {}
-        for i, w in enumerate(work):
-            self.left.setdefault((w[0][0], w[0][1]), set()).add(i)
+        self.on_pair = on_pair
+        self.pair_of = [(w[0][0], w[0][1]) for w in work]
+        self.members: dict[tuple, list[int]] = {}  # a pair's items, in work order
+        for i, pair in enumerate(self.pair_of):
+            self.members.setdefault(pair, []).append(i)
         self.parts: dict[int, tuple] = {}
 
     def __call__(self, i: int, part: tuple) -> None:
-        pair = (self.work[i][0][0], self.work[i][0][1])
         self.parts[i] = part
-        self.left[pair].discard(i)
-        if not self.left[pair]:
-            rows = [r for j in sorted(k for k in self.parts if (self.work[k][0][0], self.work[k][0][1]) == pair) for r in self.parts[j][3]]
-            self.on_pair(pair, pd.DataFrame(rows, columns=list(PARETO_COLUMNS)))
+        items = self.members[self.pair_of[i]]
+        if all(j in self.parts for j in items):
+            rows = [r for j in items for r in self.parts[j][3]]
+            self.on_pair(self.pair_of[i], pd.DataFrame(rows, columns=list(PARETO_COLUMNS)))
 
 
 def allocate(

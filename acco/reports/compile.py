@@ -10,7 +10,6 @@ The table layout is documented in docs/pipeline.md.
 
 from __future__ import annotations
 
-import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from tqdm import tqdm
 from acco.causal.readings import READING_FIELDS
 from acco.dse.result import ENTRY_KINDS, KINDS, Scenario, ScenarioResult
 from acco.dse.scenarios import expand
-from acco.dse.store import ResultFileError, iter_failures, load_result, result_path
+from acco.dse.store import ResultFileError, gc_paused, iter_failures, load_result, result_path
 from acco.dse.sweep import Sweep
 
 KEY_COLUMNS = (
@@ -221,15 +220,9 @@ class ChunkText:
 def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
     """One chunk of scenarios (a worker's job), formatted as CSV lines (headers when `header`).
 
-    The cyclic garbage collector is paused meanwhile: the results and lines are acyclic (freed by
-    reference counting) and their many small allocations would otherwise trigger collections."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    The cyclic garbage collector is paused meanwhile (`gc_paused`): the results and lines are acyclic."""
+    with gc_paused():
         return _chunk_text(job)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _chunk_text(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
