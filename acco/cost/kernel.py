@@ -48,6 +48,13 @@ def _jit(fn):
     return numba.njit(cache=True, nogil=True)(fn) if _NUMBA else fn
 
 
+def _jit_no_rt(fn):
+    """Compiled without numba's runtime: no reference counting of the arrays it indexes (atomic counter
+    updates on every array view and inlined call were a third of the kernel's time). Such a function
+    must not allocate."""
+    return numba.njit(cache=True, nogil=True, _nrt=False)(fn) if _NUMBA else fn
+
+
 def _inline(fn):
     """Small helpers are inlined into their callers (a call passing arrays costs reference counting)."""
     return numba.njit(cache=True, nogil=True, inline="always")(fn) if _NUMBA else fn
@@ -65,7 +72,7 @@ def _pr_extent(g_a, a, g_b, b):
     return np.trunc(v)
 
 
-@_jit
+@_jit_no_rt
 def _muw_union(A, PD, ACT, ix, k, total, pa, pp, ordr, U, Kk):
     """`BatchEvaluator._muw_union` for one ordering and one port (activities ix[0:k])."""
     full = False
@@ -129,7 +136,7 @@ def _cover(j, y, pa, pp, ordr, U, Kk):
         j -= 1
 
 
-@_jit
+@_jit_no_rt
 def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, objective, best_v, best_row, best_cuts,
                stats):
     """Allocate and cost the orderings rows[0:nrows]. One call per chunk of orderings: a call passing the
@@ -143,35 +150,59 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
     (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy) = tb
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode) = tb
     (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
      merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
-     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz) = w
+     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz, prow, SZ, c0s,
+     free_t, pmv, pmi) = w
     # what _patterns reads, as two short tuples (numba inlines a call of few arguments only)
     ptb = (n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem)
-    pw = (S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt)
+    pw = (S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, intmode)
     for ri in range(nrows):
         row = rows[ri]
         out_cuts = cuts_out[ri]
         M = out_cuts.shape[1]
-        for j in range(n):
-            S[j] = code_size[row[j]]
-            DI[j] = code_dim[row[j]]
-        P[0] = 1
-        for j in range(n):
-            P[j + 1] = P[j] * S[j]
-        Qs[n] = 1  # Qs[j] = total // P[j], as a suffix product (no division)
-        for j in range(n - 1, -1, -1):
-            Qs[j] = Qs[j + 1] * S[j]
-        for d in range(D):
-            C[d, 0] = 1
-            for j in range(n):
-                C[d, j + 1] = C[d, j] * (S[j] if DI[j] == d else 1)
+        # per-position tables, updated only where this row differs from the previous one: if rows differ
+        # at positions f..l only, the loops at f..l are the same multiset, so every prefix quantity at
+        # j <= f or j > l (P, Qs, C, tile sizes) is unchanged (consecutive LOMA orderings are prefix
+        # shifts: most differ in their first few positions)
+        if ri == 0:
+            f, l = 0, n - 1
+        else:
+            f = 0
+            while f < n and row[f] == prow[f]:
+                f += 1
+            l = n - 1
+            while l > f and row[l] == prow[l]:
+                l -= 1
+        if f < n:
+            for j in range(f, l + 1):
+                S[j] = code_size[row[j]]
+                DI[j] = code_dim[row[j]]
+                prow[j] = row[j]
+                for q in range(K):
+                    irm[q, j] = irr_dim[q, DI[j]]
+                    relm[q, j] = rel_dim[q, DI[j]]
+            jlo, jhi = f + 1, l
+            if ri == 0:
+                jlo, jhi = 0, n
+                P[0] = 1
+                Qs[n] = 1
+                for d in range(D):
+                    C[d, 0] = 1
+                jlo = 1
+            for j in range(jlo, jhi + 1):
+                P[j] = P[j - 1] * S[j - 1]
+                for d in range(D):
+                    C[d, j] = C[d, j - 1] * (S[j - 1] if DI[j - 1] == d else 1)
+            for j in range(min(jhi, n - 1), jlo - 2, -1):  # Qs[j] = total // P[j], as a suffix product
+                Qs[j] = Qs[j + 1] * S[j]
+            if intmode:  # tile elements of every operand and arch level at every position
+                for q in range(K):
+                    for a in range(n_mem[q] + 1):
+                        for j in range(jlo - 1 if ri == 0 else jlo, jhi + 1):
+                            SZ[q, a, j] = _size_int(q, a, j, nreld, reld, npr, prs, cum, C)
         last_ir_o = -1
-        for q in range(K):
-            for j in range(n):
-                irm[q, j] = irr_dim[q, DI[j]]
-                relm[q, j] = rel_dim[q, DI[j]]
         for j in range(n):
             if irm[o, j]:
                 last_ir_o = j
@@ -182,135 +213,263 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             cutc[q] = 0
         for q in range(K):
             level_no[q] = 0
-        for L in range(lvl_nops.shape[0]):
-            nops = lvl_nops[L]
-            if nops == 0:
-                continue
-            cap = lvl_cap[L]
-            for t in range(nops):
-                q = lvl_ops[L, t]
-                a_sp = level_no[q] + 1  # spatial products of arch level a_sp (cum index)
-                nb = level_no[q] + 1  # bounds: [0] + cuts so far
-                c0 = cutc[q]
-                if q == o:
-                    pr_ = prec_o if last_ir_o >= c0 else prec_of
-                else:
-                    pr_ = prec[q]
-                if lvl_top[L, t] and not anyfrac[q]:
-                    # a top operand takes every loop or the ordering does not fit; as tile sizes never
-                    # shrink when loops are added, its size over all n loops decides
-                    b_n = np.int64(_size_int(q, a_sp, n, nreld, reld, npr, prs, cum, C)) * pr_
-                    if b_n <= cap:
-                        b_tmp[t, n] = b_n
-                        bits_l[t, 0] = n
-                        okn[t] = 1
-                        continue
-                # only positions at or above the current cut are read (below it: an invalid ordering's
-                # placeholder; the ordering is then already invalid)
-                for j in range(c0):
-                    b_tmp[t, j] = 0
-                if anyfrac[q]:
-                    for d in range(D):
-                        if frac[q, d]:
-                            _frac_sizes(q, d, n, nb, fac, nfac, DI, S, out_cuts, fsz)
-                for j in range(c0, n + 1):
-                    res = 1.0
-                    if anyfrac[q]:
-                        for r in range(nreld[q]):
-                            d = reld[q, r]
-                            res = res * (fsz[d, j] if frac[q, d] else np.ceil(cum[q, a_sp, d] * C[d, j]))
-                        for r in range(npr[q]):
-                            da = np.int64(prs[q, r, 1])
-                            dbb = np.int64(prs[q, r, 3])
-                            va = fsz[da, j] if frac[q, da] else np.ceil(cum[q, a_sp, da] * C[da, j])
-                            vb = fsz[dbb, j] if frac[q, dbb] else np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
-                            res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+        if intmode:
+            # tile sizes from the position tables; each operand's fitting positions are c0..c0+okn-1
+            # (sizes never shrink as loops are added), stored compactly in b_tmp[t, 0:okn]
+            for L in range(lvl_nops.shape[0]):
+                nops = lvl_nops[L]
+                if nops == 0:
+                    continue
+                cap = lvl_cap[L]
+                fixed = np.int64(0)
+                nfree = 0
+                for t in range(nops):
+                    q = lvl_ops[L, t]
+                    a_sp = level_no[q] + 1
+                    c0 = cutc[q]
+                    c0s[t] = c0
+                    if q == o:
+                        pr_ = prec_o if last_ir_o >= c0 else prec_of
                     else:
-                        res = _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C)
-                    b_tmp[t, j] = np.int64(res) * pr_
-                    if b_tmp[t, j] > cap and not anyfrac[q]:
-                        # tile sizes never shrink as loops are added (ceil of growing products, and a pr
-                        # extent grows with both its sizes): no later position fits either
-                        for jj in range(j + 1, n + 1):
-                            b_tmp[t, jj] = _BIG
-                        break
-                if not (b_tmp[t, c0] <= cap):
-                    valid = False
-                # the positions that fit, from the current cut up (bits_l holds them as a list)
-                okn[t] = 0
-                for j in range(c0, n + 1):
-                    if b_tmp[t, j] <= cap:
-                        bits_l[t, okn[t]] = j
-                        okn[t] += 1
-            # top operands take all that fits (one choice: the last fitting position; if none, the
-            # ordering is invalid); the others: every combination, last operand fastest, minimum summed
-            # score (words x the iterations above), ties to the last combination
-            fixed = np.int64(0)
-            nfree = 0
-            empty = False
-            for t in range(nops):
-                odo[t] = 0
-                if lvl_top[L, t]:
-                    sel = bits_l[t, okn[t] - 1] if okn[t] > 0 else 0
-                    if sel != n:
-                        valid = False
-                    idx_buf[t] = sel
-                    fixed += min(b_tmp[t, sel], _BIG // 8)
-                else:
-                    nfree += 1
-                    if okn[t] == 0:
-                        empty = True
-            anyok = True
-            if nfree > 0:
+                        pr_ = prec[q]
+                    if lvl_top[L, t]:  # takes every loop, or the ordering does not fit
+                        b_n = np.int64(SZ[q, a_sp, n]) * pr_
+                        if b_n > cap:
+                            valid = False
+                            break
+                        fixed += b_n
+                        idx_buf[t] = n
+                    else:
+                        k = 0
+                        for j in range(c0, n + 1):
+                            b = np.int64(SZ[q, a_sp, j]) * pr_
+                            if b > cap:
+                                break
+                            b_tmp[t, k] = b
+                            k += 1
+                        if k == 0:  # not even the loops allocated so far fit
+                            valid = False
+                            break
+                        okn[t] = k
+                        free_t[nfree] = t
+                        nfree += 1
+                if not valid:
+                    break
+                # the free operands: the combination of minimum summed score (bits x the iterations above)
+                # whose summed bits fit, ties to the last combination (last operand fastest)
                 best = np.int64(_BIG)
                 anyok = False
-                if not empty:
+                if nfree == 0:
+                    anyok = fixed <= cap
+                    best = np.int64(0)
+                elif nfree == 1:
+                    t1 = free_t[0]
+                    for k in range(okn[t1]):
+                        b = b_tmp[t1, k]
+                        if fixed + b > cap:
+                            break
+                        ts = Qs[c0s[t1] + k] * b
+                        if ts <= best:
+                            best = ts
+                            idx_buf[t1] = c0s[t1] + k
+                            anyok = True
+                elif nfree == 2:
+                    # per position of the first, the second's fitting positions are a prefix of its list:
+                    # its best there is a prefix minimum (ties to the last)
+                    t1 = free_t[0]
+                    t2 = free_t[1]
+                    for k in range(okn[t2]):
+                        ts = Qs[c0s[t2] + k] * b_tmp[t2, k]
+                        if k == 0 or ts <= pmv[k - 1]:
+                            pmv[k] = ts
+                            pmi[k] = k
+                        else:
+                            pmv[k] = pmv[k - 1]
+                            pmi[k] = pmi[k - 1]
+                    k2 = okn[t2] - 1
+                    for k in range(okn[t1]):
+                        rem = cap - fixed - b_tmp[t1, k]
+                        while k2 >= 0 and b_tmp[t2, k2] > rem:
+                            k2 -= 1
+                        if k2 < 0:
+                            break
+                        ts = Qs[c0s[t1] + k] * b_tmp[t1, k] + pmv[k2]
+                        if ts <= best:
+                            best = ts
+                            idx_buf[t1] = c0s[t1] + k
+                            idx_buf[t2] = c0s[t2] + pmi[k2]
+                            anyok = True
+                else:  # every combination
+                    for u in range(nfree):
+                        odo[u] = 0
                     while True:
                         tbits = fixed
                         ts = np.int64(0)
-                        for t in range(nops):
-                            if lvl_top[L, t]:
-                                continue
-                            j = bits_l[t, odo[t]]
-                            tbits += b_tmp[t, j]
-                            ts += Qs[j] * b_tmp[t, j]
+                        for u in range(nfree):
+                            t = free_t[u]
+                            tbits += b_tmp[t, odo[u]]
+                            ts += Qs[c0s[t] + odo[u]] * b_tmp[t, odo[u]]
                         if tbits <= cap and ts <= best:
                             best = ts
                             anyok = True
-                            for t in range(nops):
-                                if not lvl_top[L, t]:
-                                    idx_buf[t] = bits_l[t, odo[t]]
-                        # advance: last free operand fastest
-                        t = nops - 1
-                        while t >= 0:
-                            if lvl_top[L, t]:
-                                t -= 1
-                                continue
-                            odo[t] += 1
-                            if odo[t] < okn[t]:
+                            for u in range(nfree):
+                                idx_buf[free_t[u]] = c0s[free_t[u]] + odo[u]
+                        u = nfree - 1
+                        while u >= 0:
+                            odo[u] += 1
+                            if odo[u] < okn[free_t[u]]:
                                 break
-                            odo[t] = 0
-                            t -= 1
-                        if t < 0:
+                            odo[u] = 0
+                            u -= 1
+                        if u < 0:
                             break
                 anyok = anyok and best < _BIG
                 for t in range(nops):
-                    if not lvl_top[L, t] and not anyok:
-                        idx_buf[t] = cutc[lvl_ops[L, t]]
-            else:
-                anyok = fixed <= cap
-            for t in range(nops):
-                q = lvl_ops[L, t]
-                if lvl_top[L, t] and not anyok:
-                    idx_buf[t] = cutc[q]
-            for t in range(nops):
-                q = lvl_ops[L, t]
-                cutc[q] = idx_buf[t]
-                out_cuts[q, level_no[q]] = cutc[q]
-                level_no[q] += 1
-                if lvl_top[L, t] and cutc[q] != n:
-                    valid = False
-        if objective >= 0 and not valid:
+                    q = lvl_ops[L, t]
+                    if not anyok:  # nothing fits: the level takes no loops
+                        idx_buf[t] = c0s[t]
+                    cutc[q] = idx_buf[t]
+                    out_cuts[q, level_no[q]] = cutc[q]
+                    level_no[q] += 1
+                    if lvl_top[L, t] and cutc[q] != n:
+                        valid = False
+                if not valid:
+                    break
+        else:
+            for L in range(lvl_nops.shape[0]):
+                nops = lvl_nops[L]
+                if nops == 0:
+                    continue
+                cap = lvl_cap[L]
+                for t in range(nops):
+                    q = lvl_ops[L, t]
+                    a_sp = level_no[q] + 1  # spatial products of arch level a_sp (cum index)
+                    nb = level_no[q] + 1  # bounds: [0] + cuts so far
+                    c0 = cutc[q]
+                    if q == o:
+                        pr_ = prec_o if last_ir_o >= c0 else prec_of
+                    else:
+                        pr_ = prec[q]
+                    if lvl_top[L, t] and not anyfrac[q]:
+                        # a top operand takes every loop or the ordering does not fit; as tile sizes never
+                        # shrink when loops are added, its size over all n loops decides
+                        b_n = np.int64(_size_int(q, a_sp, n, nreld, reld, npr, prs, cum, C)) * pr_
+                        if b_n <= cap:
+                            b_tmp[t, n] = b_n
+                            bits_l[t, 0] = n
+                            okn[t] = 1
+                            continue
+                    # only positions at or above the current cut are read (below it: an invalid ordering's
+                    # placeholder; the ordering is then already invalid)
+                    for j in range(c0):
+                        b_tmp[t, j] = 0
+                    if anyfrac[q]:
+                        for d in range(D):
+                            if frac[q, d]:
+                                _frac_sizes(q, d, n, nb, fac, nfac, DI, S, out_cuts, fsz)
+                    for j in range(c0, n + 1):
+                        res = 1.0
+                        if anyfrac[q]:
+                            for r in range(nreld[q]):
+                                d = reld[q, r]
+                                res = res * (fsz[d, j] if frac[q, d] else np.ceil(cum[q, a_sp, d] * C[d, j]))
+                            for r in range(npr[q]):
+                                da = np.int64(prs[q, r, 1])
+                                dbb = np.int64(prs[q, r, 3])
+                                va = fsz[da, j] if frac[q, da] else np.ceil(cum[q, a_sp, da] * C[da, j])
+                                vb = fsz[dbb, j] if frac[q, dbb] else np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
+                                res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+                        else:
+                            res = _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C)
+                        b_tmp[t, j] = np.int64(res) * pr_
+                        if b_tmp[t, j] > cap and not anyfrac[q]:
+                            # tile sizes never shrink as loops are added (ceil of growing products, and a pr
+                            # extent grows with both its sizes): no later position fits either
+                            for jj in range(j + 1, n + 1):
+                                b_tmp[t, jj] = _BIG
+                            break
+                    if not (b_tmp[t, c0] <= cap):
+                        valid = False
+                    # the positions that fit, from the current cut up (bits_l holds them as a list)
+                    okn[t] = 0
+                    for j in range(c0, n + 1):
+                        if b_tmp[t, j] <= cap:
+                            bits_l[t, okn[t]] = j
+                            okn[t] += 1
+                # top operands take all that fits (one choice: the last fitting position; if none, the
+                # ordering is invalid); the others: every combination, last operand fastest, minimum summed
+                # score (words x the iterations above), ties to the last combination
+                fixed = np.int64(0)
+                nfree = 0
+                empty = False
+                for t in range(nops):
+                    odo[t] = 0
+                    if lvl_top[L, t]:
+                        sel = bits_l[t, okn[t] - 1] if okn[t] > 0 else 0
+                        if sel != n:
+                            valid = False
+                        idx_buf[t] = sel
+                        fixed += min(b_tmp[t, sel], _BIG // 8)
+                    else:
+                        nfree += 1
+                        if okn[t] == 0:
+                            empty = True
+                anyok = True
+                if nfree > 0:
+                    best = np.int64(_BIG)
+                    anyok = False
+                    if not empty:
+                        while True:
+                            tbits = fixed
+                            ts = np.int64(0)
+                            for t in range(nops):
+                                if lvl_top[L, t]:
+                                    continue
+                                j = bits_l[t, odo[t]]
+                                tbits += b_tmp[t, j]
+                                ts += Qs[j] * b_tmp[t, j]
+                            if tbits <= cap and ts <= best:
+                                best = ts
+                                anyok = True
+                                for t in range(nops):
+                                    if not lvl_top[L, t]:
+                                        idx_buf[t] = bits_l[t, odo[t]]
+                            # advance: last free operand fastest
+                            t = nops - 1
+                            while t >= 0:
+                                if lvl_top[L, t]:
+                                    t -= 1
+                                    continue
+                                odo[t] += 1
+                                if odo[t] < okn[t]:
+                                    break
+                                odo[t] = 0
+                                t -= 1
+                            if t < 0:
+                                break
+                    anyok = anyok and best < _BIG
+                    for t in range(nops):
+                        if not lvl_top[L, t] and not anyok:
+                            idx_buf[t] = cutc[lvl_ops[L, t]]
+                else:
+                    anyok = fixed <= cap
+                for t in range(nops):
+                    q = lvl_ops[L, t]
+                    if lvl_top[L, t] and not anyok:
+                        idx_buf[t] = cutc[q]
+                for t in range(nops):
+                    q = lvl_ops[L, t]
+                    cutc[q] = idx_buf[t]
+                    out_cuts[q, level_no[q]] = cutc[q]
+                    level_no[q] += 1
+                    if lvl_top[L, t] and cutc[q] != n:
+                        valid = False
+        if not valid:
+            if objective < 0:  # no costs for an ordering that does not fit
+                valid_o[ri] = False
+                energy_o[ri] = 0.0
+                lat2_o[ri] = 0.0
+                lat0_o[ri] = 0.0
             continue
 
         # ---------- stationarity merge-down ----------
@@ -503,8 +662,11 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             x = energy * lat2
         if x < best_v[0]:
             best_v[0] = x
-            best_row[:] = row
-            best_cuts[:, :] = out_cuts
+            for j in range(n):  # element copies: a slice copy would need numba's runtime
+                best_row[j] = row[j]
+            for q in range(K):
+                for m in range(M):
+                    best_cuts[q, m] = out_cuts[q, m]
     return 0
 
 
@@ -523,6 +685,23 @@ def _size_int(q, a_sp, j, nreld, reld, npr, prs, cum, C):
         vb = np.ceil(cum[q, a_sp, dbb] * C[dbb, j])
         res = res * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
     return res
+
+
+@_inline
+def _elems_at(q, a, at, reld, nreld, prs, npr, seqpat, seqc, cum, C):
+    """Elements of operand q's tile at arch level a whose loops end at position `at` (pr dims with a
+    fractional unrolling from `seqc`, in the scalar model's multiplication order), rounded."""
+    v = 1.0
+    for r in range(nreld[q]):
+        d = reld[q, r]
+        v = v * (seqc[d, a] if seqpat[q, d] else cum[q, a, d] * C[d, at])
+    for r in range(npr[q]):
+        da = np.int64(prs[q, r, 1])
+        dbb = np.int64(prs[q, r, 3])
+        va = seqc[da, a] if seqpat[q, da] else cum[q, a, da] * C[da, at]
+        vb = seqc[dbb, a] if seqpat[q, dbb] else cum[q, a, dbb] * C[dbb, at]
+        v = v * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
+    return np.int64(np.rint(v))
 
 
 @_inline
@@ -548,7 +727,7 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
     and effs[q, 0 (bits) / 1 (effective bits), arch level]. `ptb`, `pw`: the tables and workspace it
     reads (built once per call of `_eval_rows`); the spatial-mapping variant comes as arguments."""
     n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem = ptb
-    S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt = pw
+    S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, use_sz = pw
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
         if a < n_arch_o - 1:
@@ -567,14 +746,17 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
             prl[x + 1] = x if not relm[q, x] else prl[x]
             pri[x + 1] = x if not irm[q, x] else pri[x]
         top_r[0] = 1
-        top_ir[0] = 1
+        top_ir[0] = 1  # top_ir holds the windows: top_ir[a] = cyc[a] // (irrelevant loops just below)
         for i in range(nm):
             lo = merged[q, i - 1] if i >= 1 else 0
             hi = merged[q, i]
             st = max(prl[hi] + 1, lo)
-            top_r[i + 1] = P[hi] // P[st]
-            st = max(pri[hi] + 1, lo)
-            top_ir[i + 1] = P[hi] // P[st]
+            r = np.int64(1)  # P[hi] // P[st], without a division
+            for x in range(st, hi):
+                r *= S[x]
+            top_r[i + 1] = r
+            # the window, cyc // (P[hi] // P[st']) with cyc = P[hi], is P[st']
+            top_ir[i + 1] = P[max(pri[hi] + 1, lo)]
         # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
         for d in range(seqpat.shape[1]):
             if not seqpat[q, d]:
@@ -591,24 +773,17 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
                     c = c * (float(S[j]) if DI[j] == d else 1.0)
         for a in range(n_arch):
             at = merged[q, a - 1] if a >= 1 else 0
-            v = 1.0
-            for r in range(nreld[q]):
-                d = reld[q, r]
-                v = v * (seqc[d, a] if seqpat[q, d] else cum[q, a, d] * C[d, at])
-            for r in range(npr[q]):
-                da = np.int64(prs[q, r, 1])
-                dbb = np.int64(prs[q, r, 3])
-                va = seqc[da, a] if seqpat[q, da] else cum[q, a, da] * C[da, at]
-                vb = seqc[dbb, a] if seqpat[q, dbb] else cum[q, a, dbb] * C[dbb, at]
-                v = v * _pr_extent(prs[q, r, 0], va, prs[q, r, 2], vb)
-            elems[a] = np.int64(np.rint(v))
+            if use_sz:  # integer spatial mapping: the position tables hold these sizes exactly
+                elems[a] = np.int64(SZ[q, a, at])
+            else:
+                elems[a] = _elems_at(q, a, at, reld, nreld, prs, npr, seqpat, seqc, cum, C)
             if q == o:
                 pa = prec_o if Fv[a] else prec_of
             else:
                 pa = prec[q]
             bits = elems[a] * pa
             effs[q, 0, a] = bits
-            effs[q, 1, a] = bits // top_r[a]
+            effs[q, 1, a] = bits if top_r[a] == 1 else bits // top_r[a]
             ca = merged[q, a - 1] if a >= 1 else 0
             cyc[a] = P[ca]
             cnt[a] = Qs[ca]  # total // cyc[a]
@@ -617,21 +792,21 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
             high = elems[m + 1]
             if q != o:
                 p = prec[q]
-                _set(T, q, m, _TL, low, p, cyc[m], cnt[m], cyc[m] // top_ir[m])
-                _set(T, q, m, _FH, high, p, cyc[m + 1], cnt[m + 1], cyc[m + 1] // top_ir[m + 1])
+                _set(T, q, m, _TL, low, p, cyc[m], cnt[m], top_ir[m])
+                _set(T, q, m, _FH, high, p, cyc[m + 1], cnt[m + 1], top_ir[m + 1])
                 _set(T, q, m, _FL, 0, 0, 0, 0, 0)
                 _set(T, q, m, _TH, 0, 0, 0, 0, 0)
             else:
                 fl_p = prec_o if Fv[m] else prec_of
                 th_p = prec_o if Fv[m + 1] else prec_of
-                _set(T, q, m, _FL, low, fl_p, cyc[m], cnt[m], cyc[m] // top_ir[m])
-                _set(T, q, m, _TH, high, th_p, cyc[m + 1], cnt[m + 1], cyc[m + 1] // top_ir[m + 1])
+                _set(T, q, m, _FL, low, fl_p, cyc[m], cnt[m], top_ir[m])
+                _set(T, q, m, _TH, high, th_p, cyc[m + 1], cnt[m + 1], top_ir[m + 1])
                 if Fv[m]:
-                    _set(T, q, m, _TL, low, prec_o, cyc[m], cnt[m], cyc[m] // top_ir[m])
+                    _set(T, q, m, _TL, low, prec_o, cyc[m], cnt[m], top_ir[m])
                 else:
                     _set(T, q, m, _TL, 0, 0, 0, 0, 0)
                 if Fv[m + 1]:
-                    _set(T, q, m, _FH, high, prec_o, cyc[m + 1], cnt[m + 1], cyc[m + 1] // top_ir[m + 1])
+                    _set(T, q, m, _FH, high, prec_o, cyc[m + 1], cnt[m + 1], top_ir[m + 1])
                 else:
                     _set(T, q, m, _FH, 0, 0, 0, 0, 0)
         if nm > 0:
@@ -858,6 +1033,8 @@ class CompiledEvaluator:
         n_ins = len(layer.input_operands)
         if n_ins not in (1, 2):
             raise ValueError(f"layer {layer.id}: the cost model takes one or two input operands, not {n_ins}")
+        # integer spatial mapping: every tile size is an exact product of integers, kept per position
+        intmode = bool(same_int and not frac.any() and np.array_equal(cum, np.round(cum)))
         out_lat = np.array([lv.instance.latency for lv in ev.chains[ev.out]], np.float64)
         mac_energy = float(acc.array.unit_energy * layer.total_macs)
         tb = (
@@ -865,7 +1042,7 @@ class CompiledEvaluator:
             rel_dim, irr_dim, reld, nreld, prs, npr, prec, np.int64(prec_o), np.int64(prec_of),
             n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
             seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy,
+            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode,
         )
         return tb, M, (K, D, M, A, max_ops, max(max_act, 1))
 
@@ -891,6 +1068,8 @@ class CompiledEvaluator:
             np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8),
             np.zeros(big, i8), np.zeros(max(big, n1), f8), np.zeros(K, i8), np.zeros(max_ops, i8),
             np.zeros(max_ops, i8), np.zeros(n1, i8), np.zeros(A + 2, i8), np.zeros((D, n1), f8),
+            np.zeros(max(n, 1), i8), np.zeros((K, A, n1), f8), np.zeros(max_ops, i8), np.zeros(max_ops, i8),
+            np.zeros(n1, i8), np.zeros(n1, i8),
         )
 
     # ---- evaluation ----------------------------------------------------------------
