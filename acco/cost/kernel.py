@@ -150,7 +150,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
     (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode) = tb
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, cump, e_bw) = tb
     (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
      merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
      Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz, prow, SZ, c0s,
@@ -197,11 +197,26 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     C[d, j] = C[d, j - 1] * (S[j - 1] if DI[j - 1] == d else 1)
             for j in range(min(jhi, n - 1), jlo - 2, -1):  # Qs[j] = total // P[j], as a suffix product
                 Qs[j] = Qs[j + 1] * S[j]
-            if intmode:  # tile elements of every operand and arch level at every position
-                for q in range(K):
-                    for a in range(n_mem[q] + 1):
-                        for j in range(jlo - 1 if ri == 0 else jlo, jhi + 1):
-                            SZ[q, a, j] = _size_int(q, a, j, nreld, reld, npr, prs, cum, C)
+            if intmode:  # tile elements of every operand and arch level at every position (exact integers)
+                if ri == 0:
+                    for q in range(K):
+                        for a in range(n_mem[q] + 1):
+                            SZ[q, a, 0] = _size_int(q, a, 0, nreld, reld, npr, prs, cum, C)
+                for j in range(jlo, jhi + 1):
+                    dprev = DI[j - 1]
+                    for q in range(K):
+                        if not touch[q, dprev]:  # the loop below j leaves q's tile as it was
+                            for a in range(n_mem[q] + 1):
+                                SZ[q, a, j] = SZ[q, a, j - 1]
+                        elif npr[q] == 0:  # product of the spatial and the temporal extents
+                            cp = 1.0
+                            for r in range(nreld[q]):
+                                cp = cp * C[reld[q, r], j]
+                            for a in range(n_mem[q] + 1):
+                                SZ[q, a, j] = cump[q, a] * cp
+                        else:
+                            for a in range(n_mem[q] + 1):
+                                SZ[q, a, j] = _size_int(q, a, j, nreld, reld, npr, prs, cum, C)
         last_ir_o = -1
         for j in range(n):
             if irm[o, j]:
@@ -474,12 +489,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
 
         # ---------- stationarity merge-down ----------
         for q in range(K):
-            # next position >= x whose loop is relevant (not irrelevant) to q, else n
-            nx[n] = n
-            for x in range(n - 1, -1, -1):
-                nx[x] = x if not irm[q, x] else nx[x + 1]
+            # each cut moves up past the loops irrelevant to q: to the next relevant position, else n
             for m in range(n_mem[q] - 1):
-                merged[q, m] = nx[min(out_cuts[q, m], n)]
+                x = min(out_cuts[q, m], n)
+                while x < n and irm[q, x]:
+                    x += 1
+                merged[q, m] = x
             merged[q, n_mem[q] - 1] = n
 
         # ---------- patterns, energy (fractional) and capacity ----------
@@ -493,20 +508,18 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                         amount = T[q, m, dd, 0]
                         pr_ = T[q, m, dd, 1]
                         count = T[q, m, dd, 3]
-                        max_bw = inst[q, m, 1] if (dd == _TL or dd == _TH) else inst[q, m, 2]
-                        min_bw = inst[q, m, 3] if (dd == _TL or dd == _TH) else inst[q, m, 4]
                         if amount == 0 or pr_ == 0 or count == 0:
                             accd = 0.0
                         else:
-                            precf = float(pr_)
+                            min_bw = e_bw[q, m, dd, 0]
                             per_cycle = float(amount)
                             cycles = 1.0
                             if (dd == _TL or dd == _FL) and m > 0:
-                                ot = other[q, m, dd]
-                                per_cycle = min(min(ot / precf, max_bw / precf), float(amount))
+                                # min(other / prec, max_bw / prec) = min(other, max_bw) / prec (division is monotone)
+                                per_cycle = min(e_bw[q, m, dd, 2] / float(pr_), float(amount))
                                 pcs = 1.0 if per_cycle == 0 else per_cycle
                                 cycles = np.ceil(amount / pcs)
-                            accd = np.ceil(per_cycle * pr_ / min_bw) * (min_bw / max_bw) * count * cycles * uc[q, m + 1]
+                            accd = np.ceil(per_cycle * pr_ / min_bw) * e_bw[q, m, dd, 1] * count * cycles * uc[q, m + 1]
                         mult[dd] = accd
                     e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
                     mem_energy = mem_energy + e
@@ -739,27 +752,26 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
     for q in range(K):
         nm = n_mem[q]
         n_arch = nm + 1
-        # previous position < x whose loop is not relevant / not irrelevant to q, else -1
-        prl[0] = -1
-        pri[0] = -1
-        for x in range(n):
-            prl[x + 1] = x if not relm[q, x] else prl[x]
-            pri[x + 1] = x if not irm[q, x] else pri[x]
         top_r[0] = 1
         top_ir[0] = 1  # top_ir holds the windows: top_ir[a] = cyc[a] // (irrelevant loops just below)
         for i in range(nm):
             lo = merged[q, i - 1] if i >= 1 else 0
             hi = merged[q, i]
-            st = max(prl[hi] + 1, lo)
-            r = np.int64(1)  # P[hi] // P[st], without a division
-            for x in range(st, hi):
+            # the run of loops relevant to q just below hi (not below lo): their product, P[hi] // P[st]
+            r = np.int64(1)
+            x = hi - 1
+            while x >= lo and relm[q, x]:
                 r *= S[x]
+                x -= 1
             top_r[i + 1] = r
-            # the window, cyc // (P[hi] // P[st']) with cyc = P[hi], is P[st']
-            top_ir[i + 1] = P[max(pri[hi] + 1, lo)]
+            # the run of irrelevant loops just below hi starts at st: the window cyc // (P[hi] // P[st]) is P[st]
+            x = hi - 1
+            while x >= lo and irm[q, x]:
+                x -= 1
+            top_ir[i + 1] = P[x + 1]
         # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
         for d in range(seqpat.shape[1]):
-            if not seqpat[q, d]:
+            if use_sz or not seqpat[q, d]:
                 continue
             c = 1.0
             seqc[d, 0] = 1.0
@@ -1002,6 +1014,15 @@ class CompiledEvaluator:
                     ratio = ev.sc.unit_unique[op][m] / ev.sc.unit_unique[op][m + 1]
                     other[q, m, _TL] = chain[m - 1].instance.w_bw * ratio
                     other[q, m, _FL] = chain[m - 1].instance.r_bw * ratio
+        # per (operand, memory, direction): min bandwidth, min/max bandwidth, min(other side, max bandwidth)
+        e_bw = np.ones((K, M, 4, 3), np.float64)
+        for q in range(K):
+            for m in range(M):
+                for dd in range(4):
+                    hi_side = dd in (_TL, _TH)
+                    max_bw = inst[q, m, 1] if hi_side else inst[q, m, 2]
+                    min_bw = inst[q, m, 3] if hi_side else inst[q, m, 4]
+                    e_bw[q, m, dd] = (min_bw, min_bw / max_bw, min(other[q, m, dd], max_bw))
         G = len(ev._groups)
         max_g = max([len(g) for g in ev._groups] + [1])
         grp_op = np.full((max(G, 1), max_g), -1, np.int64)
@@ -1035,6 +1056,16 @@ class CompiledEvaluator:
             raise ValueError(f"layer {layer.id}: the cost model takes one or two input operands, not {n_ins}")
         # integer spatial mapping: every tile size is an exact product of integers, kept per position
         intmode = bool(same_int and not frac.any() and np.array_equal(cum, np.round(cum)))
+        touch = rel_dim.copy()  # dims whose loops change an operand's tile (relevant or in a pr pair)
+        for q in range(K):
+            for r in range(npr[q]):
+                touch[q, int(prs[q, r, 1])] = touch[q, int(prs[q, r, 3])] = True
+            for r in range(nreld[q]):
+                touch[q, reld[q, r]] = True
+        cump = np.ones((K, A), np.float64)  # product of an operand's relevant spatial extents per arch level
+        for q in range(K):
+            for r in range(nreld[q]):
+                cump[q] *= cum[q, :, reld[q, r]]
         out_lat = np.array([lv.instance.latency for lv in ev.chains[ev.out]], np.float64)
         mac_energy = float(acc.array.unit_energy * layer.total_macs)
         tb = (
@@ -1042,7 +1073,7 @@ class CompiledEvaluator:
             rel_dim, irr_dim, reld, nreld, prs, npr, prec, np.int64(prec_o), np.int64(prec_of),
             n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
             seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode,
+            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode, touch, cump, e_bw,
         )
         return tb, M, (K, D, M, A, max_ops, max(max_act, 1))
 
