@@ -160,3 +160,32 @@ def test_kernel_equals_numpy_with_three_operands_sharing_a_buffer(tmp_path):
             for objective in ("energy", "latency"):
                 _scan_matches_numpy(layer, acc, objective)
     assert seen.min() > 20  # fitting and non-fitting orderings exercised
+
+
+def _union(acts, total):
+    """kernel._muw_union over (allowed, period, active) triples."""
+    k = len(acts)
+    A = np.array([a for a, _, _ in acts], float)
+    PD = np.array([p for _, p, _ in acts], float)
+    ACT = np.array([x for _, _, x in acts], np.bool_)
+    w = [np.zeros(k, np.int64) for _ in range(5)]
+    return kernel._muw_union(A, PD, ACT, np.arange(k), k, total, *w)
+
+
+def test_port_union_ignores_inactive_activities():
+    """The kernel unions only the active transfers of a port: inactive ones (count 0; the numpy
+    evaluator passes them with window 0 and period 1) must not change the union. Random ports with
+    nested periods (products of loop prefixes, so each divides the next) and 0-5 inactive entries."""
+    rng = random.Random(7)
+    for _ in range(3000):
+        sizes = [rng.choice([2, 3, 4, 5, 7]) for _ in range(rng.randint(1, 7))]
+        total = int(np.prod(sizes))
+        prefix = [int(np.prod(sizes[:i])) for i in range(len(sizes) + 1)]
+        active = []
+        for _ in range(rng.randint(2, 6)):
+            p = rng.choice(prefix)
+            active.append((rng.randint(0, p), p, True))
+        inactive = [(rng.randint(0, 9), rng.choice(prefix), False) for _ in range(rng.randint(0, 5))]
+        mixed = active + inactive
+        rng.shuffle(mixed)
+        assert _union(mixed, total) == _union([x for x in mixed if x[2]], total)

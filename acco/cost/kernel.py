@@ -597,24 +597,22 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 q = port_act[pi, t, 0]
                 m = port_act[pi, t, 1]
                 dd = port_act[pi, t, 2]
-                R = real[q, m, dd]
-                A = float(allowed[q, m, dd])
                 PC = Tl[q, m, dd, 3]
-                act = PC != 0
-                Ra[t] = R
-                Aa[t] = A
-                PDa[t] = float(Tl[q, m, dd, 2])
-                ACTa[t] = act
-                idx_buf[t] = t
-                if act:
+                if PC != 0:  # active; the union takes the active transfers only (inactive ones add nothing)
+                    R = real[q, m, dd]
+                    A = float(allowed[q, m, dd])
+                    Aa[n_act] = A
+                    PDa[n_act] = float(Tl[q, m, dd, 2])
+                    ACTa[n_act] = True
+                    idx_buf[n_act] = n_act
                     n_act += 1
                     ssi = (R - A) * (PC - 1)
                     single = single + ssi
                     muw = muw + A * (PC - 1)
                     if ssi > 0:
                         pos_ = pos_ + ssi
-            if k > 1:
-                union = _muw_union(Aa, PDa, ACTa, idx_buf, k, total, pa, pp, ordr, Ua, Ka)
+            if n_act > 1:
+                union = _muw_union(Aa, PDa, ACTa, idx_buf, n_act, total, pa, pp, ordr, Ua, Ka)
                 multi = pos_ + max(0.0, single - pos_ + muw - union)
                 port_ss = single if n_act == 1 else multi
             else:
