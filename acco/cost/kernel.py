@@ -202,21 +202,27 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     for q in range(K):
                         for a in range(n_mem[q] + 1):
                             SZ[q, a, 0] = _size_int(q, a, 0, nreld, reld, npr, prs, cum, C)
+                # read: arch level 0 at position 0 only, the top arch level at position n only (its
+                # operands take every loop), the others anywhere
                 for j in range(jlo, jhi + 1):
                     dprev = DI[j - 1]
                     for q in range(K):
+                        a_hi = n_mem[q]
                         if not touch[q, dprev]:  # the loop below j leaves q's tile as it was
-                            for a in range(n_mem[q] + 1):
+                            for a in range(1, a_hi):
                                 SZ[q, a, j] = SZ[q, a, j - 1]
                         elif npr[q] == 0:  # product of the spatial and the temporal extents
                             cp = 1.0
                             for r in range(nreld[q]):
                                 cp = cp * C[reld[q, r], j]
-                            for a in range(n_mem[q] + 1):
+                            for a in range(1, a_hi):
                                 SZ[q, a, j] = cump[q, a] * cp
                         else:
-                            for a in range(n_mem[q] + 1):
+                            for a in range(1, a_hi):
                                 SZ[q, a, j] = _size_int(q, a, j, nreld, reld, npr, prs, cum, C)
+                if ri == 0:  # (position n is the same for every ordering)
+                    for q in range(K):
+                        SZ[q, n_mem[q], n] = _size_int(q, n_mem[q], n, nreld, reld, npr, prs, cum, C)
         last_ir_o = -1
         for j in range(n):
             if irm[o, j]:
@@ -511,15 +517,20 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                         if amount == 0 or pr_ == 0 or count == 0:
                             accd = 0.0
                         else:
-                            min_bw = e_bw[q, m, dd, 0]
+                            # divisions by powers of two are multiplications by their exact reciprocals
                             per_cycle = float(amount)
                             cycles = 1.0
                             if (dd == _TL or dd == _FL) and m > 0:
                                 # min(other / prec, max_bw / prec) = min(other, max_bw) / prec (division is monotone)
-                                per_cycle = min(e_bw[q, m, dd, 2] / float(pr_), float(amount))
-                                pcs = 1.0 if per_cycle == 0 else per_cycle
-                                cycles = np.ceil(amount / pcs)
-                            accd = np.ceil(per_cycle * pr_ / min_bw) * e_bw[q, m, dd, 1] * count * cycles * uc[q, m + 1]
+                                fp = float(pr_)
+                                lim = e_bw[q, m, dd, 2] * (1.0 / fp) if (pr_ & (pr_ - 1)) == 0 else e_bw[q, m, dd, 2] / fp
+                                if lim < per_cycle:  # else amount / amount = 1 cycle
+                                    per_cycle = lim
+                                    pcs = 1.0 if per_cycle == 0 else per_cycle
+                                    cycles = np.ceil(amount / pcs)
+                            inv = e_bw[q, m, dd, 3]
+                            words = per_cycle * pr_ * inv if inv > 0 else per_cycle * pr_ / e_bw[q, m, dd, 0]
+                            accd = np.ceil(words) * e_bw[q, m, dd, 1] * count * cycles * uc[q, m + 1]
                         mult[dd] = accd
                     e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
                     mem_energy = mem_energy + e
@@ -1012,15 +1023,17 @@ class CompiledEvaluator:
                     ratio = ev.sc.unit_unique[op][m] / ev.sc.unit_unique[op][m + 1]
                     other[q, m, _TL] = chain[m - 1].instance.w_bw * ratio
                     other[q, m, _FL] = chain[m - 1].instance.r_bw * ratio
-        # per (operand, memory, direction): min bandwidth, min/max bandwidth, min(other side, max bandwidth)
-        e_bw = np.ones((K, M, 4, 3), np.float64)
+        # per (operand, memory, direction): min bandwidth, min/max bandwidth, min(other side, max bandwidth),
+        # 1 / min bandwidth if that is a power of two (exact) else 0
+        e_bw = np.ones((K, M, 4, 4), np.float64)
         for q in range(K):
             for m in range(M):
                 for dd in range(4):
                     hi_side = dd in (_TL, _TH)
                     max_bw = inst[q, m, 1] if hi_side else inst[q, m, 2]
                     min_bw = inst[q, m, 3] if hi_side else inst[q, m, 4]
-                    e_bw[q, m, dd] = (min_bw, min_bw / max_bw, min(other[q, m, dd], max_bw))
+                    pow2 = min_bw >= 1 and min_bw == int(min_bw) and int(min_bw) & (int(min_bw) - 1) == 0
+                    e_bw[q, m, dd] = (min_bw, min_bw / max_bw, min(other[q, m, dd], max_bw), 1.0 / min_bw if pow2 else 0.0)
         G = len(ev._groups)
         max_g = max([len(g) for g in ev._groups] + [1])
         grp_op = np.full((max(G, 1), max_g), -1, np.int64)
