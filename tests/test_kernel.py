@@ -213,3 +213,28 @@ def test_kernel_equals_numpy_on_consecutive_orderings(hw, folder, wl):
             _same(ev.evaluate(part), ce.evaluate(part))
         n_valid += int(ev.evaluate(codes).valid.sum())
     assert n_valid > 0
+
+
+@pytest.mark.parametrize("only", ["energy", "latency"])
+def test_kernel_single_metric_modes(meta, only):
+    """`evaluate(codes, only=...)` gives the full evaluation's validity, cuts and requested metric,
+    and NaN for the other one."""
+    work = load_workload(INPUTS / "workloads" / "Meta_prototype" / "fsrcnn.yaml")
+    rng = random.Random(2)
+    for factor in (1, 256):
+        acc = _shrunk(meta, factor)
+        for layer in work.layers[:4]:
+            sm = spatial_mapping_for(layer, acc)
+            lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
+            ce = kernel.CompiledEvaluator(BatchEvaluator(layer, acc, sm, lpfs))
+            codes = ce.encode([rng.sample(lpfs, len(lpfs)) for _ in range(30)])
+            full, part = ce.evaluate(codes), ce.evaluate(codes, only)
+            v = full.valid
+            assert np.array_equal(full.valid, part.valid)
+            for op in full.cuts:
+                assert np.array_equal(full.cuts[op][v], part.cuts[op][v])
+            if only == "energy":
+                assert np.array_equal(full.energy[v], part.energy[v]) and np.isnan(part.latency[v]).all()
+            else:
+                assert np.array_equal(full.latency[v], part.latency[v])
+                assert np.array_equal(full.latency0[v], part.latency0[v]) and np.isnan(part.energy[v]).all()

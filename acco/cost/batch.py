@@ -206,8 +206,9 @@ class BatchEvaluator:
         return TemporalMapping(FrozenDict(out))
 
     # ---- the batch computation ------------------------------------------------------
-    def evaluate(self, codes: np.ndarray) -> BatchCosts:
-        """Allocate and cost every row of `codes` (N, n)."""
+    def evaluate(self, codes: np.ndarray, only: str | None = None) -> BatchCosts:
+        """Allocate and cost every row of `codes` (N, n). `only` is accepted for the compiled evaluator's
+        interface (which skips the metric a search does not need); here both metrics are always computed."""
         codes = np.asarray(codes, dtype=np.int64).reshape(-1, self.n)
         N, n = codes.shape
         rows = np.arange(N)

@@ -12,6 +12,14 @@ bit for bit (tests compare every ordering); the numpy evaluator stays the refere
 `multiset_permutations`) inside the compiled code and keeps the first strictly best one, so an
 exhaustive LOMA search never materialises its orderings in Python.
 
+Per ordering, the prefix quantities (loop-size products, per-dim extents, iteration counts above
+each position and, for an integer spatial mapping, every operand's tile size at every arch level
+and position) live in tables that are updated only from the first to the last position where the
+ordering differs from the previous one: consecutive orderings of the prefix-shift enumeration
+differ in their first ~3 positions. The allocator reads its tile sizes from these tables, and a
+level shared by two operands is decided by prefix minima instead of trying every pair. The row
+loop is compiled without numba's runtime (no reference counting of array views).
+
 numba is a dependency because this path is 10-100x faster than numpy on real search sizes
 (benchmarks/evaluator_throughput.py); without it (or with ACCO_EVALUATOR=numpy) the numpy
 evaluator is used and the results are the same.
@@ -143,7 +151,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
     ~100 table arrays costs microseconds, as much as costing an ordering.
 
     objective < 0: valid, energy, latency2, latency0 of every row into the output arrays and its cut
-    positions into cuts_out[r, K, M]. objective 0/1/2 (energy/latency/EDP): a search; keeps the first
+    positions into cuts_out[r, K, M]; -2: energy only (latencies NaN), -3: latencies only (energy NaN). objective 0/1/2 (energy/latency/EDP): a search; keeps the first
     strictly best row in best_v/best_row/best_cuts and counts the rows that fit in stats[1]; costs
     that cannot change the choice are skipped (an ordering that does not fit; with energy as the
     objective, the latency of an ordering whose energy is not below the best so far)."""
@@ -506,7 +514,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
         # ---------- patterns, energy (fractional) and capacity ----------
         _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
         energy = 0.0
-        if objective != 1:  # a latency search needs no energy
+        if objective != 1 and objective != -3:  # a latency search needs no energy
             mem_energy = 0.0
             for q in range(K):
                 for m in range(n_mem[q]):
@@ -566,6 +574,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             stats[1] += 1
             if objective == 0 and not (energy < best_v[0]):
                 continue  # not the first strictly best whatever its latency
+        elif objective == -2:
+            valid_o[ri] = valid
+            energy_o[ri] = energy
+            lat2_o[ri] = np.nan
+            lat0_o[ri] = np.nan
+            continue
         for q in range(K):
             db[q, 0] = False
             for m in range(n_mem[q]):
@@ -672,7 +686,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
         lat2 = lat0 + loading + offloading
         if objective < 0:
             valid_o[ri] = valid
-            energy_o[ri] = energy
+            energy_o[ri] = np.nan if objective == -3 else energy
             lat2_o[ri] = lat2
             lat0_o[ri] = lat0
             continue
@@ -846,11 +860,11 @@ def _set(T, q, m, dd, amount, p, period, count, window):
 
 
 @_jit
-def _eval_batch(codes, tb, w, valid, energy, lat2, lat0, cuts):
-    """Cost every row of `codes` (N, n) into the output arrays."""
+def _eval_batch(codes, tb, w, valid, energy, lat2, lat0, cuts, mode):
+    """Cost every row of `codes` (N, n) into the output arrays (mode: -1 all, -2 energy only, -3 latency only)."""
     unused_row = np.zeros(codes.shape[1], np.int64)
     unused_cuts = np.zeros((cuts.shape[1], cuts.shape[2]), np.int64)
-    return _eval_rows(codes, codes.shape[0], cuts, valid, energy, lat2, lat0, tb, w, -1, np.zeros(1), unused_row,
+    return _eval_rows(codes, codes.shape[0], cuts, valid, energy, lat2, lat0, tb, w, mode, np.zeros(1), unused_row,
                       unused_cuts, np.zeros(3, np.int64))
 
 
@@ -1115,15 +1129,17 @@ class CompiledEvaluator:
         )
 
     # ---- evaluation ----------------------------------------------------------------
-    def evaluate(self, codes: np.ndarray) -> BatchCosts:
-        """Allocate and cost every row of `codes` (N, n), as `BatchEvaluator.evaluate`."""
+    def evaluate(self, codes: np.ndarray, only: str | None = None) -> BatchCosts:
+        """Allocate and cost every row of `codes` (N, n), as `BatchEvaluator.evaluate`; `only="energy"` or
+        `"latency"` skips the other metric's arithmetic (its array is NaN): a search needs one of them."""
         codes = np.ascontiguousarray(np.asarray(codes, dtype=np.int64).reshape(-1, self.n))
         N = codes.shape[0]
         total = int(np.prod(self.ev.code_size[codes[0]])) if N and self.n else 1
         valid = np.zeros(N, np.bool_)
         energy, lat2, lat0 = np.zeros(N), np.zeros(N), np.zeros(N)
         cuts = np.zeros((N, len(self.ev.ops), self.M), np.int64)
-        _eval_batch(codes, self._with_total(total), self.w, valid, energy, lat2, lat0, cuts)
+        mode = {None: -1, "energy": -2, "latency": -3}[only]
+        _eval_batch(codes, self._with_total(total), self.w, valid, energy, lat2, lat0, cuts, np.int64(mode))
         cut = {op: cuts[:, q, : self.ev.n_mem[op]] for q, op in enumerate(self.ev.ops)}
         return BatchCosts(valid, energy, lat2, lat0, cut)
 

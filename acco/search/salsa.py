@@ -85,8 +85,10 @@ def salsa(layer: Layer, acc: Accelerator, config: SalsaConfig = SalsaConfig(), s
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(C)]
     base = np.array(sorted(ev.code_of[x] for x in lpfs), dtype=np.int64)
 
+    only = config.objective if config.objective in ("energy", "latency") else None  # EDP needs both
+
     def cost_of(codes: np.ndarray) -> tuple[np.ndarray, object]:
-        r = ev.evaluate(codes)
+        r = ev.evaluate(codes, only)
         return np.where(r.valid, objective_array(r.energy, r.latency, config.objective), np.inf), r
 
     # start: one random ordering per chain; chains that do not fit redraw a few times
