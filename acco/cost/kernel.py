@@ -512,37 +512,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             merged[q, n_mem[q] - 1] = n
 
         # ---------- patterns, energy (fractional) and capacity ----------
-        _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
-        energy = 0.0
-        if objective != 1 and objective != -3:  # a latency search needs no energy
-            mem_energy = 0.0
-            for q in range(K):
-                for m in range(n_mem[q]):
-                    for dd in range(4):
-                        amount = T[q, m, dd, 0]
-                        pr_ = T[q, m, dd, 1]
-                        count = T[q, m, dd, 3]
-                        if amount == 0 or pr_ == 0 or count == 0:
-                            accd = 0.0
-                        else:
-                            # divisions by powers of two are multiplications by their exact reciprocals
-                            per_cycle = float(amount)
-                            cycles = 1.0
-                            if (dd == _TL or dd == _FL) and m > 0:
-                                # min(other / prec, max_bw / prec) = min(other, max_bw) / prec (division is monotone)
-                                fp = float(pr_)
-                                lim = e_bw[q, m, dd, 2] * (1.0 / fp) if (pr_ & (pr_ - 1)) == 0 else e_bw[q, m, dd, 2] / fp
-                                if lim < per_cycle:  # else amount / amount = 1 cycle
-                                    per_cycle = lim
-                                    pcs = 1.0 if per_cycle == 0 else per_cycle
-                                    cycles = np.ceil(amount / pcs)
-                            inv = e_bw[q, m, dd, 3]
-                            words = per_cycle * pr_ * inv if inv > 0 else per_cycle * pr_ / e_bw[q, m, dd, 0]
-                            accd = np.ceil(words) * e_bw[q, m, dd, 1] * count * cycles * uc[q, m + 1]
-                        mult[dd] = accd
-                    e = (mult[_TL] + mult[_TH]) * inst[q, m, 5] + (mult[_FH] + mult[_FL]) * inst[q, m, 6]
-                    mem_energy = mem_energy + e
-            energy = mem_energy + mac_energy
+        # an energy-only pass builds no transfer table: it is built below when a latency is needed
+        want_e = objective != 1 and objective != -3  # a latency search needs no energy
+        lazy_t = objective == 0 or objective == -2
+        mem_energy = _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T, not lazy_t,
+                               want_e, e_bw, uc, inst)
+        energy = mem_energy + mac_energy if want_e else 0.0
 
         for q in range(K):
             for m in range(n_mem[q]):
@@ -580,6 +555,8 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             lat2_o[ri] = np.nan
             lat0_o[ri] = np.nan
             continue
+        if lazy_t:
+            _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T, True, False, e_bw, uc, inst)
         for q in range(K):
             db[q, 0] = False
             for m in range(n_mem[q]):
@@ -596,7 +573,8 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
 
         # ---------- latency (integer spatial mapping) ----------
         if not same_int:
-            _patterns(ptb, pw, last_ir_o, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i, Fv_i, T_i)
+            _patterns(ptb, pw, last_ir_o, cum_i, fac_i, nfac_i, seqpat_i, boost_i, ir_from_i, Fv_i, T_i, True, False,
+                      e_bw, uc, inst)
             Tl = T_i
         else:
             Tl = T  # the spatial mapping is integer: the latency patterns are the energy patterns
@@ -758,12 +736,14 @@ def _frac_sizes(q, d, n, nb, fac, nfac, DI, S, cuts, out):
 
 
 @_inline
-def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T):
-    """`BatchEvaluator._patterns` for one ordering: fills T[q, m, dir, (amount, prec, period, count, window)]
-    and effs[q, 0 (bits) / 1 (effective bits), arch level]. `ptb`, `pw`: the tables and workspace it
-    reads (built once per call of `_eval_rows`); the spatial-mapping variant comes as arguments."""
+def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T, want_t, want_e, e_bw, uc, inst):
+    """`BatchEvaluator._patterns` for one ordering: fills effs[q, 0 (bits) / 1 (effective bits), arch level],
+    with `want_t` T[q, m, dir, (amount, prec, period, count, window)], and with `want_e` returns the
+    memories' energy (pJ; else 0). `ptb`, `pw`: the tables and workspace it reads (built once per call
+    of `_eval_rows`); the spatial-mapping variant comes as arguments."""
     n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem = ptb
     S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, use_sz = pw
+    mem_energy = 0.0
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
         if a < n_arch_o - 1:
@@ -787,11 +767,12 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
                 r *= S[x]
                 x -= 1
             top_r[i + 1] = r
-            # the run of irrelevant loops just below hi starts at st: the window cyc // (P[hi] // P[st]) is P[st]
-            x = hi - 1
-            while x >= lo and irm[q, x]:
-                x -= 1
-            top_ir[i + 1] = P[x + 1]
+            if want_t:
+                # the run of irrelevant loops just below hi starts at st: the window cyc // (P[hi] // P[st]) is P[st]
+                x = hi - 1
+                while x >= lo and irm[q, x]:
+                    x -= 1
+                top_ir[i + 1] = P[x + 1]
         # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
         for d in range(seqpat.shape[1]):
             if use_sz or not seqpat[q, d]:
@@ -822,6 +803,25 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
             ca = merged[q, a - 1] if a >= 1 else 0
             cyc[a] = P[ca]
             cnt[a] = Qs[ca]  # total // cyc[a]
+        if want_e:  # per memory: the words of each direction (zero where T holds zeros) x their costs
+            for m in range(nm):
+                low = elems[m] * boost[q, m]
+                high = elems[m + 1]
+                top = m == nm - 1
+                if q != o:
+                    p = prec[q]
+                    a_tl = _accd(q, m, _TL, low, p, cnt[m], e_bw, uc)
+                    a_fh = 0.0 if top else _accd(q, m, _FH, high, p, cnt[m + 1], e_bw, uc)
+                    a_fl = 0.0
+                    a_th = 0.0
+                else:
+                    a_fl = _accd(q, m, _FL, low, prec_o if Fv[m] else prec_of, cnt[m], e_bw, uc)
+                    a_th = 0.0 if top else _accd(q, m, _TH, high, prec_o if Fv[m + 1] else prec_of, cnt[m + 1], e_bw, uc)
+                    a_tl = _accd(q, m, _TL, low, prec_o, cnt[m], e_bw, uc) if Fv[m] else 0.0
+                    a_fh = _accd(q, m, _FH, high, prec_o, cnt[m + 1], e_bw, uc) if (Fv[m + 1] and not top) else 0.0
+                mem_energy = mem_energy + ((a_tl + a_th) * inst[q, m, 5] + (a_fh + a_fl) * inst[q, m, 6])
+        if not want_t:
+            continue
         for m in range(nm):
             low = elems[m] * boost[q, m]
             high = elems[m + 1]
@@ -847,7 +847,29 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T)
         if nm > 0:
             _set(T, q, nm - 1, _TH, 0, 0, 0, 0, 0)
             _set(T, q, nm - 1, _FH, 0, 0, 0, 0, 0)
-    return 0
+    return mem_energy
+
+
+@_inline
+def _accd(q, m, dd, amount, pr_, count, e_bw, uc):
+    """Energy-weighted word accesses of one transfer (`amount` elements of `pr_` bits, `count` times) of
+    operand q at memory m in direction dd (the numpy evaluator's expression, in its order)."""
+    if amount == 0 or pr_ == 0 or count == 0:
+        return 0.0
+    # divisions by powers of two are multiplications by their exact reciprocals
+    per_cycle = float(amount)
+    cycles = 1.0
+    if (dd == _TL or dd == _FL) and m > 0:
+        # min(other / prec, max_bw / prec) = min(other, max_bw) / prec (division is monotone)
+        fp = float(pr_)
+        lim = e_bw[q, m, dd, 2] * (1.0 / fp) if (pr_ & (pr_ - 1)) == 0 else e_bw[q, m, dd, 2] / fp
+        if lim < per_cycle:  # else amount / amount = 1 cycle
+            per_cycle = lim
+            pcs = 1.0 if per_cycle == 0 else per_cycle
+            cycles = np.ceil(amount / pcs)
+    inv = e_bw[q, m, dd, 3]
+    words = per_cycle * pr_ * inv if inv > 0 else per_cycle * pr_ / e_bw[q, m, dd, 0]
+    return np.ceil(words) * e_bw[q, m, dd, 1] * count * cycles * uc[q, m + 1]
 
 
 @_inline
