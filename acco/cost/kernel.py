@@ -159,13 +159,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
      port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, cump, e_bw) = tb
-    (S, DI, P, C, irm, relm, nx, prl, pri, bits_l, score_l, cutc, b_tmp, seqc,
-     merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db, effs, indiv, eff, real, allowed,
-     Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, mult, level_no, okn, odo, Qs, cnt, fsz, prow, SZ, c0s,
-     free_t, pmv, pmi) = w
+    (S, DI, P, C, irm, relm, bits_l, cutc, b_tmp, seqc, merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db,
+     effs, indiv, eff, real, allowed, Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, level_no, okn, odo, Qs, cnt,
+     fsz, prow, SZ, c0s, free_t, pmv, pmi) = w
     # what _patterns reads, as two short tuples (numba inlines a call of few arguments only)
     ptb = (n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem)
-    pw = (S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, intmode)
+    pw = (S, DI, P, C, irm, relm, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, intmode)
     for ri in range(nrows):
         row = rows[ri]
         out_cuts = cuts_out[ri]
@@ -742,7 +741,7 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
     memories' energy (pJ; else 0). `ptb`, `pw`: the tables and workspace it reads (built once per call
     of `_eval_rows`); the spatial-mapping variant comes as arguments."""
     n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem = ptb
-    S, DI, P, C, irm, relm, prl, pri, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, use_sz = pw
+    S, DI, P, C, irm, relm, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, use_sz = pw
     mem_energy = 0.0
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
@@ -1129,25 +1128,27 @@ class CompiledEvaluator:
         return tb[:4] + (np.int64(total),) + tb[5:]
 
     def _workspace(self) -> tuple:
+        """Scratch arrays of `_eval_rows`, in the order it unpacks them (also carried between its calls:
+        the per-position tables are rebuilt by the first row of every call)."""
         K, D, M, A, max_ops, max_act = self._ws_dims
-        n = self.n
-        n1 = n + 1
+        n = max(self.n, 1)
+        n1 = self.n + 1
         big = max(K * M, max_act, K, 4)
         i8, f8, b1 = np.int64, np.float64, np.bool_
+        z = np.zeros
         return (
-            np.zeros(max(n, 1), i8), np.zeros(max(n, 1), i8), np.zeros(n1, i8), np.zeros((D, n1), i8),
-            np.zeros((K, max(n, 1)), b1), np.zeros((K, max(n, 1)), b1), np.zeros(n1, i8), np.zeros(n1, i8),
-            np.zeros(n1, i8), np.zeros((max_ops, n1), i8), np.zeros((max_ops, n1), i8), np.zeros(K, i8),
-            np.zeros((max_ops, n1), i8), np.zeros((D, A + 1), f8), np.zeros((K, M), i8), np.zeros(A + 2, b1),
-            np.zeros(A + 2, b1), np.zeros(A + 2, i8), np.zeros(A + 2, i8), np.zeros(A + 2, i8), np.zeros(A + 2, i8),
-            np.zeros((K, M, 4, 5), i8), np.zeros((K, M, 4, 5), i8), np.zeros((K, M + 1), b1),
-            np.zeros((K, 2, A + 2), i8), np.zeros((K, M), f8), np.zeros((K, M), f8), np.zeros((K, M, 4), f8),
-            np.zeros((K, M, 4), i8), np.zeros(big, f8), np.zeros(big, f8), np.zeros(big, f8), np.zeros(big, b1),
-            np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8), np.zeros(big, i8),
-            np.zeros(big, i8), np.zeros(max(big, n1), f8), np.zeros(K, i8), np.zeros(max_ops, i8),
-            np.zeros(max_ops, i8), np.zeros(n1, i8), np.zeros(A + 2, i8), np.zeros((D, n1), f8),
-            np.zeros(max(n, 1), i8), np.zeros((K, A, n1), f8), np.zeros(max_ops, i8), np.zeros(max_ops, i8),
-            np.zeros(n1, i8), np.zeros(n1, i8),
+            z(n, i8), z(n, i8), z(n1, i8), z((D, n1), i8),  # S, DI, P, C
+            z((K, n), b1), z((K, n), b1),  # irm, relm
+            z((max_ops, n1), i8), z(K, i8), z((max_ops, n1), i8),  # bits_l, cutc, b_tmp
+            z((D, A + 1), f8), z((K, M), i8),  # seqc, merged
+            z(A + 2, b1), z(A + 2, b1), z(A + 2, i8), z(A + 2, i8), z(A + 2, i8), z(A + 2, i8),  # Fv, Fv_i, top_r, top_ir, elems, cyc
+            z((K, M, 4, 5), i8), z((K, M, 4, 5), i8), z((K, M + 1), b1),  # T, T_i, db
+            z((K, 2, A + 2), i8), z((K, M), f8), z((K, M), f8), z((K, M, 4), f8), z((K, M, 4), i8),  # effs, indiv, eff, real, allowed
+            z(big, f8), z(big, f8), z(big, f8), z(big, b1),  # Ra, Aa, PDa, ACTa
+            z(big, i8), z(big, i8), z(big, i8), z(big, i8), z(big, i8), z(big, i8),  # pa, pp, ordr, Ua, Ka, idx_buf
+            z(K, i8), z(max_ops, i8), z(max_ops, i8), z(n1, i8), z(A + 2, i8),  # level_no, okn, odo, Qs, cnt
+            z((D, n1), f8), z(n, i8), z((K, A, n1), f8),  # fsz, prow, SZ
+            z(max_ops, i8), z(max_ops, i8), z(n1, i8), z(n1, i8),  # c0s, free_t, pmv, pmi
         )
 
     # ---- evaluation ----------------------------------------------------------------
