@@ -158,7 +158,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
     (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, cump, e_bw) = tb
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, cump, e_bw, inv_size) = tb
     (S, DI, P, C, irm, relm, bits_l, cutc, b_tmp, seqc, merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db,
      effs, indiv, eff, real, allowed, Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, level_no, okn, odo, Qs, cnt,
      fsz, prow, SZ, c0s, free_t, pmv, pmi) = w
@@ -518,30 +518,21 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                                want_e, e_bw, uc, inst)
         energy = mem_energy + mac_energy if want_e else 0.0
 
+        # capacity: every operand's tile, and the tiles of operands sharing a memory, must fit
         for q in range(K):
             for m in range(n_mem[q]):
-                indiv[q, m] = effs[q, 0, m + 1] / inst[q, m, 0]
-                eff[q, m] = effs[q, 1, m + 1] / inst[q, m, 0]
+                inv = inv_size[q, m]  # 1 / size when the size is a power of two (exact), else 0
+                indiv[q, m] = effs[q, 0, m + 1] * inv if inv > 0 else effs[q, 0, m + 1] / inst[q, m, 0]
                 if not (indiv[q, m] <= 1):
                     valid = False
-        # eff_shared (reuse `real`-sized scratch: db holds flags, Ra holds eff_shared)
-        for q in range(K):
-            for m in range(n_mem[q]):
-                Ra[q * M + m] = eff[q, m]
         for g in range(grp_n.shape[0]):
             u = 0.0
-            ue = 0.0
             for t in range(grp_n[g]):
                 q = grp_op[g, t]
                 if q >= 0:
                     u = u + indiv[q, grp_idx[g, t]]
-                    ue = ue + eff[q, grp_idx[g, t]]
             if grp_allnz[g] and not (u <= 1):
                 valid = False
-            for t in range(grp_n[g]):
-                q = grp_op[g, t]
-                if q >= 0:
-                    Ra[q * M + grp_idx[g, t]] = ue
         if objective >= 0:
             if not valid:
                 continue
@@ -554,8 +545,28 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             lat2_o[ri] = np.nan
             lat0_o[ri] = np.nan
             continue
-        if lazy_t:
+        if lazy_t:  # the transfer table and effective tile sizes, for the latency
             _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T, True, False, e_bw, uc, inst)
+
+        # double buffering: effective sizes (the tile without the innermost relevant loops), shared per memory
+        for q in range(K):
+            for m in range(n_mem[q]):
+                inv = inv_size[q, m]
+                eff[q, m] = effs[q, 1, m + 1] * inv if inv > 0 else effs[q, 1, m + 1] / inst[q, m, 0]
+        # eff_shared (reuse `real`-sized scratch: db holds flags, Ra holds eff_shared)
+        for q in range(K):
+            for m in range(n_mem[q]):
+                Ra[q * M + m] = eff[q, m]
+        for g in range(grp_n.shape[0]):
+            ue = 0.0
+            for t in range(grp_n[g]):
+                q = grp_op[g, t]
+                if q >= 0:
+                    ue = ue + eff[q, grp_idx[g, t]]
+            for t in range(grp_n[g]):
+                q = grp_op[g, t]
+                if q >= 0:
+                    Ra[q * M + grp_idx[g, t]] = ue
         for q in range(K):
             db[q, 0] = False
             for m in range(n_mem[q]):
@@ -736,8 +747,8 @@ def _frac_sizes(q, d, n, nb, fac, nfac, DI, S, cuts, out):
 
 @_inline
 def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T, want_t, want_e, e_bw, uc, inst):
-    """`BatchEvaluator._patterns` for one ordering: fills effs[q, 0 (bits) / 1 (effective bits), arch level],
-    with `want_t` T[q, m, dir, (amount, prec, period, count, window)], and with `want_e` returns the
+    """`BatchEvaluator._patterns` for one ordering: fills effs[q, 0 (bits), arch level], with `want_t` also
+    effs[q, 1 (effective bits)] and T[q, m, dir, (amount, prec, period, count, window)], and with `want_e` returns the
     memories' energy (pJ; else 0). `ptb`, `pw`: the tables and workspace it reads (built once per call
     of `_eval_rows`); the spatial-mapping variant comes as arguments."""
     n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem = ptb
@@ -756,7 +767,7 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
         n_arch = nm + 1
         top_r[0] = 1
         top_ir[0] = 1  # top_ir holds the windows: top_ir[a] = cyc[a] // (irrelevant loops just below)
-        for i in range(nm):
+        for i in range(nm if want_t else 0):  # (read with the transfer table only)
             lo = merged[q, i - 1] if i >= 1 else 0
             hi = merged[q, i]
             # the run of loops relevant to q just below hi (not below lo): their product, P[hi] // P[st]
@@ -766,12 +777,11 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
                 r *= S[x]
                 x -= 1
             top_r[i + 1] = r
-            if want_t:
-                # the run of irrelevant loops just below hi starts at st: the window cyc // (P[hi] // P[st]) is P[st]
-                x = hi - 1
-                while x >= lo and irm[q, x]:
-                    x -= 1
-                top_ir[i + 1] = P[x + 1]
+            # the run of irrelevant loops just below hi starts at st: the window cyc // (P[hi] // P[st]) is P[st]
+            x = hi - 1
+            while x >= lo and irm[q, x]:
+                x -= 1
+            top_ir[i + 1] = P[x + 1]
         # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
         for d in range(seqpat.shape[1]):
             if use_sz or not seqpat[q, d]:
@@ -798,10 +808,11 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
                 pa = prec[q]
             bits = elems[a] * pa
             effs[q, 0, a] = bits
-            effs[q, 1, a] = bits if top_r[a] == 1 else bits // top_r[a]
             ca = merged[q, a - 1] if a >= 1 else 0
-            cyc[a] = P[ca]
             cnt[a] = Qs[ca]  # total // cyc[a]
+            if want_t:
+                effs[q, 1, a] = bits if top_r[a] == 1 else bits // top_r[a]
+                cyc[a] = P[ca]
         if want_e:  # per memory: the words of each direction (zero where T holds zeros) x their costs
             for m in range(nm):
                 low = elems[m] * boost[q, m]
@@ -1069,6 +1080,12 @@ class CompiledEvaluator:
                     min_bw = inst[q, m, 3] if hi_side else inst[q, m, 4]
                     pow2 = min_bw >= 1 and min_bw == int(min_bw) and int(min_bw) & (int(min_bw) - 1) == 0
                     e_bw[q, m, dd] = (min_bw, min_bw / max_bw, min(other[q, m, dd], max_bw), 1.0 / min_bw if pow2 else 0.0)
+        inv_size = np.zeros((K, M), np.float64)  # 1 / size where the size is a power of two (an exact reciprocal)
+        for q in range(K):
+            for m in range(n_mem[q]):
+                sz = inst[q, m, 0]
+                if sz >= 1 and sz == int(sz) and int(sz) & (int(sz) - 1) == 0:
+                    inv_size[q, m] = 1.0 / sz
         G = len(ev._groups)
         max_g = max([len(g) for g in ev._groups] + [1])
         grp_op = np.full((max(G, 1), max_g), -1, np.int64)
@@ -1119,7 +1136,7 @@ class CompiledEvaluator:
             rel_dim, irr_dim, reld, nreld, prs, npr, prec, np.int64(prec_o), np.int64(prec_of),
             n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
             seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode, touch, cump, e_bw,
+            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode, touch, cump, e_bw, inv_size,
         )
         return tb, M, (K, D, M, A, max_ops, max(max_act, 1))
 
