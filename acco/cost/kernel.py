@@ -290,6 +290,18 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 if nfree == 0:
                     anyok = fixed <= cap
                     best = np.int64(0)
+                elif nfree == 1 and npr[lvl_ops[L, free_t[0]]] == 0:
+                    # an operand without a pr pair: a loop relevant to it multiplies its tile by the loop
+                    # size and divides the iterations above by it, an irrelevant one divides the latter
+                    # only, so the score never rises with the position: the last that fits wins
+                    t1 = free_t[0]
+                    k = okn[t1] - 1
+                    while k >= 0 and fixed + b_tmp[t1, k] > cap:
+                        k -= 1
+                    if k >= 0:
+                        best = Qs[c0s[t1] + k] * b_tmp[t1, k]
+                        idx_buf[t1] = c0s[t1] + k
+                        anyok = True
                 elif nfree == 1:
                     t1 = free_t[0]
                     for k in range(okn[t1]):
@@ -306,9 +318,10 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     # its best there is a prefix minimum (ties to the last)
                     t1 = free_t[0]
                     t2 = free_t[1]
+                    mono2 = npr[lvl_ops[L, t2]] == 0  # (then the prefix minimum is at the prefix's end, see above)
                     for k in range(okn[t2]):
                         ts = Qs[c0s[t2] + k] * b_tmp[t2, k]
-                        if k == 0 or ts <= pmv[k - 1]:
+                        if mono2 or k == 0 or ts <= pmv[k - 1]:
                             pmv[k] = ts
                             pmi[k] = k
                         else:
