@@ -159,12 +159,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
      port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, cump, e_bw, inv_size) = tb
-    (S, DI, P, C, irm, relm, bits_l, cutc, b_tmp, seqc, merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db,
+    (S, DI, P, C, bits_l, cutc, b_tmp, seqc, merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db,
      effs, indiv, eff, real, allowed, Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, level_no, okn, odo, Qs, cnt,
      fsz, prow, SZ, c0s, free_t, pmv, pmi) = w
     # what _patterns reads, as two short tuples (numba inlines a call of few arguments only)
     ptb = (n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem)
-    pw = (S, DI, P, C, irm, relm, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, intmode)
+    pw = (S, DI, P, C, irr_dim, rel_dim, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, intmode)
     for ri in range(nrows):
         row = rows[ri]
         out_cuts = cuts_out[ri]
@@ -187,9 +187,6 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 S[j] = code_size[row[j]]
                 DI[j] = code_dim[row[j]]
                 prow[j] = row[j]
-                for q in range(K):
-                    irm[q, j] = irr_dim[q, DI[j]]
-                    relm[q, j] = rel_dim[q, DI[j]]
             jlo, jhi = f + 1, l
             if ri == 0:
                 jlo, jhi = 0, n
@@ -230,10 +227,9 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 if ri == 0:  # (position n is the same for every ordering)
                     for q in range(K):
                         SZ[q, n_mem[q], n] = _size_int(q, n_mem[q], n, nreld, reld, npr, prs, cum, C)
-        last_ir_o = -1
-        for j in range(n):
-            if irm[o, j]:
-                last_ir_o = j
+        last_ir_o = n - 1  # the last position whose loop is irrelevant to the output, else -1
+        while last_ir_o >= 0 and not irr_dim[o, DI[last_ir_o]]:
+            last_ir_o -= 1
 
         valid = True
         # ---------- memory allocation ----------
@@ -518,7 +514,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             # each cut moves up past the loops irrelevant to q: to the next relevant position, else n
             for m in range(n_mem[q] - 1):
                 x = min(out_cuts[q, m], n)
-                while x < n and irm[q, x]:
+                while x < n and irr_dim[q, DI[x]]:
                     x += 1
                 merged[q, m] = x
             merged[q, n_mem[q] - 1] = n
@@ -765,7 +761,7 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
     memories' energy (pJ; else 0). `ptb`, `pw`: the tables and workspace it reads (built once per call
     of `_eval_rows`); the spatial-mapping variant comes as arguments."""
     n, K, o, reld, nreld, prs, npr, prec, prec_o, prec_of, n_mem = ptb
-    S, DI, P, C, irm, relm, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, use_sz = pw
+    S, DI, P, C, irr_dim, rel_dim, seqc, merged, top_r, top_ir, elems, cyc, effs, Qs, cnt, SZ, use_sz = pw
     mem_energy = 0.0
     n_arch_o = n_mem[o] + 1
     for a in range(n_arch_o):
@@ -786,13 +782,13 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
             # the run of loops relevant to q just below hi (not below lo): their product, P[hi] // P[st]
             r = np.int64(1)
             x = hi - 1
-            while x >= lo and relm[q, x]:
+            while x >= lo and rel_dim[q, DI[x]]:
                 r *= S[x]
                 x -= 1
             top_r[i + 1] = r
             # the run of irrelevant loops just below hi starts at st: the window cyc // (P[hi] // P[st]) is P[st]
             x = hi - 1
-            while x >= lo and irm[q, x]:
+            while x >= lo and irr_dim[q, DI[x]]:
                 x -= 1
             top_ir[i + 1] = P[x + 1]
         # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
@@ -1168,7 +1164,6 @@ class CompiledEvaluator:
         z = np.zeros
         return (
             z(n, i8), z(n, i8), z(n1, i8), z((D, n1), i8),  # S, DI, P, C
-            z((K, n), b1), z((K, n), b1),  # irm, relm
             z((max_ops, n1), i8), z(K, i8), z((max_ops, n1), i8),  # bits_l, cutc, b_tmp
             z((D, A + 1), f8), z((K, M), i8),  # seqc, merged
             z(A + 2, b1), z(A + 2, b1), z(A + 2, i8), z(A + 2, i8), z(A + 2, i8), z(A + 2, i8),  # Fv, Fv_i, top_r, top_ir, elems, cyc
