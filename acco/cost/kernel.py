@@ -792,8 +792,8 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
                 x -= 1
             top_ir[i + 1] = P[x + 1]
         # sizes of pr dims with a fractional unrolling, in the scalar model's multiplication order
-        for d in range(seqpat.shape[1]):
-            if use_sz or not seqpat[q, d]:
+        for d in range(0 if use_sz else seqpat.shape[1]):
+            if not seqpat[q, d]:
                 continue
             c = 1.0
             seqc[d, 0] = 1.0
