@@ -239,7 +239,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             level_no[q] = 0
         if intmode:
             # tile sizes from the position tables; each operand's fitting positions are c0..c0+okn-1
-            # (sizes never shrink as loops are added), stored compactly in b_tmp[t, 0:okn]
+            # (sizes never shrink as loops are added): bits_l[t, 0:okn] lists them, b_tmp[t, position] their bits
             for L in range(lvl_nops.shape[0]):
                 nops = lvl_nops[L]
                 if nops == 0:
@@ -269,7 +269,8 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                             b = np.int64(SZ[q, a_sp, j]) * pr_
                             if b > cap:
                                 break
-                            b_tmp[t, k] = b
+                            b_tmp[t, j] = b
+                            bits_l[t, k] = j
                             k += 1
                         if k == 0:  # not even the loops allocated so far fit
                             valid = False
@@ -292,16 +293,16 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     # only, so the score never rises with the position: the last that fits wins
                     t1 = free_t[0]
                     k = okn[t1] - 1
-                    while k >= 0 and fixed + b_tmp[t1, k] > cap:
+                    while k >= 0 and fixed + b_tmp[t1, c0s[t1] + k] > cap:
                         k -= 1
                     if k >= 0:
-                        best = Qs[c0s[t1] + k] * b_tmp[t1, k]
+                        best = Qs[c0s[t1] + k] * b_tmp[t1, c0s[t1] + k]
                         idx_buf[t1] = c0s[t1] + k
                         anyok = True
                 elif nfree == 1:
                     t1 = free_t[0]
                     for k in range(okn[t1]):
-                        b = b_tmp[t1, k]
+                        b = b_tmp[t1, c0s[t1] + k]
                         if fixed + b > cap:
                             break
                         ts = Qs[c0s[t1] + k] * b
@@ -316,7 +317,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     t2 = free_t[1]
                     mono2 = npr[lvl_ops[L, t2]] == 0  # (then the prefix minimum is at the prefix's end, see above)
                     for k in range(okn[t2]):
-                        ts = Qs[c0s[t2] + k] * b_tmp[t2, k]
+                        ts = Qs[c0s[t2] + k] * b_tmp[t2, c0s[t2] + k]
                         if mono2 or k == 0 or ts <= pmv[k - 1]:
                             pmv[k] = ts
                             pmi[k] = k
@@ -325,41 +326,20 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                             pmi[k] = pmi[k - 1]
                     k2 = okn[t2] - 1
                     for k in range(okn[t1]):
-                        rem = cap - fixed - b_tmp[t1, k]
-                        while k2 >= 0 and b_tmp[t2, k2] > rem:
+                        rem = cap - fixed - b_tmp[t1, c0s[t1] + k]
+                        while k2 >= 0 and b_tmp[t2, c0s[t2] + k2] > rem:
                             k2 -= 1
                         if k2 < 0:
                             break
-                        ts = Qs[c0s[t1] + k] * b_tmp[t1, k] + pmv[k2]
+                        ts = Qs[c0s[t1] + k] * b_tmp[t1, c0s[t1] + k] + pmv[k2]
                         if ts <= best:
                             best = ts
                             idx_buf[t1] = c0s[t1] + k
                             idx_buf[t2] = c0s[t2] + pmi[k2]
                             anyok = True
-                else:  # every combination
-                    for u in range(nfree):
-                        odo[u] = 0
-                    while True:
-                        tbits = fixed
-                        ts = np.int64(0)
-                        for u in range(nfree):
-                            t = free_t[u]
-                            tbits += b_tmp[t, odo[u]]
-                            ts += Qs[c0s[t] + odo[u]] * b_tmp[t, odo[u]]
-                        if tbits <= cap and ts <= best:
-                            best = ts
-                            anyok = True
-                            for u in range(nfree):
-                                idx_buf[free_t[u]] = c0s[free_t[u]] + odo[u]
-                        u = nfree - 1
-                        while u >= 0:
-                            odo[u] += 1
-                            if odo[u] < okn[free_t[u]]:
-                                break
-                            odo[u] = 0
-                            u -= 1
-                        if u < 0:
-                            break
+                else:
+                    best = _best_combination(nfree, free_t, okn, bits_l, b_tmp, fixed, cap, Qs, odo, idx_buf)
+                    anyok = True
                 anyok = anyok and best < _BIG
                 for t in range(nops):
                     q = lvl_ops[L, t]
@@ -440,7 +420,6 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 nfree = 0
                 empty = False
                 for t in range(nops):
-                    odo[t] = 0
                     if lvl_top[L, t]:
                         sel = bits_l[t, okn[t] - 1] if okn[t] > 0 else 0
                         if sel != n:
@@ -448,42 +427,16 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                         idx_buf[t] = sel
                         fixed += min(b_tmp[t, sel], _BIG // 8)
                     else:
+                        free_t[nfree] = t
                         nfree += 1
                         if okn[t] == 0:
                             empty = True
                 anyok = True
                 if nfree > 0:
                     best = np.int64(_BIG)
-                    anyok = False
+                    anyok = not empty
                     if not empty:
-                        while True:
-                            tbits = fixed
-                            ts = np.int64(0)
-                            for t in range(nops):
-                                if lvl_top[L, t]:
-                                    continue
-                                j = bits_l[t, odo[t]]
-                                tbits += b_tmp[t, j]
-                                ts += Qs[j] * b_tmp[t, j]
-                            if tbits <= cap and ts <= best:
-                                best = ts
-                                anyok = True
-                                for t in range(nops):
-                                    if not lvl_top[L, t]:
-                                        idx_buf[t] = bits_l[t, odo[t]]
-                            # advance: last free operand fastest
-                            t = nops - 1
-                            while t >= 0:
-                                if lvl_top[L, t]:
-                                    t -= 1
-                                    continue
-                                odo[t] += 1
-                                if odo[t] < okn[t]:
-                                    break
-                                odo[t] = 0
-                                t -= 1
-                            if t < 0:
-                                break
+                        best = _best_combination(nfree, free_t, okn, bits_l, b_tmp, fixed, cap, Qs, odo, idx_buf)
                     anyok = anyok and best < _BIG
                     for t in range(nops):
                         if not lvl_top[L, t] and not anyok:
@@ -701,6 +654,37 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 for m in range(M):
                     best_cuts[q, m] = out_cuts[q, m]
     return 0
+
+
+@_inline
+def _best_combination(nfree, free_t, okn, bits_l, b_tmp, fixed, cap, Qs, odo, idx_buf):
+    """Every combination of the free operands' fitting positions (bits_l[t, 0:okn[t]], last operand
+    fastest): the one of minimum summed score (bits x the iterations above) whose summed bits, with
+    `fixed`, fit `cap`, ties to the last; its positions into idx_buf. Returns its score (_BIG: none fits)."""
+    best = np.int64(_BIG)
+    for u in range(nfree):
+        odo[u] = 0
+    while True:
+        tbits = fixed
+        ts = np.int64(0)
+        for u in range(nfree):
+            t = free_t[u]
+            j = bits_l[t, odo[u]]
+            tbits += b_tmp[t, j]
+            ts += Qs[j] * b_tmp[t, j]
+        if tbits <= cap and ts <= best:
+            best = ts
+            for u in range(nfree):
+                idx_buf[free_t[u]] = bits_l[free_t[u], odo[u]]
+        u = nfree - 1
+        while u >= 0:
+            odo[u] += 1
+            if odo[u] < okn[free_t[u]]:
+                break
+            odo[u] = 0
+            u -= 1
+        if u < 0:
+            return best
 
 
 @_inline
