@@ -39,20 +39,23 @@ def _layers(work):
     return [ly for ly in work.layers if len(set(ly.memory_operand_links.values())) == len(ly.memory_operand_links)]
 
 
+def _compare_on_random(layer, acc, rng, k: int) -> tuple[int, int]:
+    """Kernel = numpy on k random orderings of the layer's LPFs; returns (fitting, not fitting)."""
+    sm = spatial_mapping_for(layer, acc)
+    lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
+    ev = BatchEvaluator(layer, acc, sm, lpfs)
+    codes = ev.encode([rng.sample(lpfs, len(lpfs)) for _ in range(k)])
+    a = ev.evaluate(codes)
+    _same(a, kernel.CompiledEvaluator(ev).evaluate(codes))
+    return int(a.valid.sum()), int((~a.valid).sum())
+
+
 @pytest.mark.parametrize("hw,folder,wl", CASES)
 def test_kernel_equals_numpy_on_random_orderings(hw, folder, wl):
     acc = load_hardware(INPUTS / "hardware" / f"{hw}.yaml")
     work = load_workload(INPUTS / "workloads" / folder / f"{wl}.yaml")
     rng = random.Random(11)
-    n_valid = 0
-    for layer in _layers(work):
-        sm = spatial_mapping_for(layer, acc)
-        lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
-        ev = BatchEvaluator(layer, acc, sm, lpfs)
-        codes = ev.encode([rng.sample(lpfs, len(lpfs)) for _ in range(40)])
-        a, b = ev.evaluate(codes), kernel.CompiledEvaluator(ev).evaluate(codes)
-        _same(a, b)
-        n_valid += int(a.valid.sum())
+    n_valid = sum(_compare_on_random(layer, acc, rng, 40)[0] for layer in _layers(work))
     assert n_valid > 0
 
 
@@ -63,13 +66,7 @@ def test_kernel_equals_numpy_when_orderings_do_not_fit(meta):
     for factor in (1, 16, 256):
         acc = _shrunk(meta, factor)
         for layer in work.layers:
-            sm = spatial_mapping_for(layer, acc)
-            lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
-            ev = BatchEvaluator(layer, acc, sm, lpfs)
-            codes = ev.encode([rng.sample(lpfs, len(lpfs)) for _ in range(30)])
-            a, b = ev.evaluate(codes), kernel.CompiledEvaluator(ev).evaluate(codes)
-            _same(a, b)
-            seen += [int(a.valid.sum()), int((~a.valid).sum())]
+            seen += _compare_on_random(layer, acc, rng, 30)
     assert seen.min() > 100  # both fitting and non-fitting orderings exercised
 
 
@@ -150,13 +147,7 @@ def test_kernel_equals_numpy_with_three_operands_sharing_a_buffer(tmp_path):
     for size in (2**24, 2**20, 2**17):
         acc = _with_shared_buffer(tmp_path, size)
         for layer in _layers(work):
-            sm = spatial_mapping_for(layer, acc)
-            lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
-            ev = BatchEvaluator(layer, acc, sm, lpfs)
-            codes = ev.encode([rng.sample(lpfs, len(lpfs)) for _ in range(30)])
-            a, b = ev.evaluate(codes), kernel.CompiledEvaluator(ev).evaluate(codes)
-            _same(a, b)
-            seen += [int(a.valid.sum()), int((~a.valid).sum())]
+            seen += _compare_on_random(layer, acc, rng, 30)
             for objective in ("energy", "latency"):
                 _scan_matches_numpy(layer, acc, objective)
     assert seen.min() > 20  # fitting and non-fitting orderings exercised
