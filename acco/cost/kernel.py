@@ -341,16 +341,11 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     best = _best_combination(nfree, free_t, okn, bits_l, b_tmp, fixed, cap, Qs, odo, idx_buf)
                     anyok = True
                 anyok = anyok and best < _BIG
-                for t in range(nops):
-                    q = lvl_ops[L, t]
-                    if not anyok:  # nothing fits: the level takes no loops
+                if not anyok:  # nothing fits: the level takes no loops
+                    for t in range(nops):
                         idx_buf[t] = c0s[t]
-                    cutc[q] = idx_buf[t]
-                    out_cuts[q, level_no[q]] = cutc[q]
-                    level_no[q] += 1
-                    if lvl_top[L, t] and cutc[q] != n:
-                        valid = False
-                if not valid:
+                if not _take_cuts(L, nops, lvl_ops, lvl_top, idx_buf, cutc, out_cuts, level_no, n):
+                    valid = False
                     break
         else:
             for L in range(lvl_nops.shape[0]):
@@ -447,13 +442,8 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     q = lvl_ops[L, t]
                     if lvl_top[L, t] and not anyok:
                         idx_buf[t] = cutc[q]
-                for t in range(nops):
-                    q = lvl_ops[L, t]
-                    cutc[q] = idx_buf[t]
-                    out_cuts[q, level_no[q]] = cutc[q]
-                    level_no[q] += 1
-                    if lvl_top[L, t] and cutc[q] != n:
-                        valid = False
+                if not _take_cuts(L, nops, lvl_ops, lvl_top, idx_buf, cutc, out_cuts, level_no, n):
+                    valid = False
         if not valid:
             if objective < 0:  # no costs for an ordering that does not fit
                 valid_o[ri] = False
@@ -654,6 +644,21 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 for m in range(M):
                     best_cuts[q, m] = out_cuts[q, m]
     return 0
+
+
+@_inline
+def _take_cuts(L, nops, lvl_ops, lvl_top, idx_buf, cutc, out_cuts, level_no, n):
+    """Level L's operands take the loops up to their chosen positions (idx_buf); False if an operand
+    at its top memory is left with loops unallocated (the ordering does not fit)."""
+    ok = True
+    for t in range(nops):
+        q = lvl_ops[L, t]
+        cutc[q] = idx_buf[t]
+        out_cuts[q, level_no[q]] = cutc[q]
+        level_no[q] += 1
+        if lvl_top[L, t] and cutc[q] != n:
+            ok = False
+    return ok
 
 
 @_inline
