@@ -471,19 +471,13 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
         energy = mem_energy + mac_energy if want_e else 0.0
 
         # capacity: every operand's tile, and the tiles of operands sharing a memory, must fit
+        _fractions(effs, 0, inv_size, inst, n_mem, indiv)
         for q in range(K):
             for m in range(n_mem[q]):
-                inv = inv_size[q, m]  # 1 / size when the size is a power of two (exact), else 0
-                indiv[q, m] = effs[q, 0, m + 1] * inv if inv > 0 else effs[q, 0, m + 1] / inst[q, m, 0]
                 if not (indiv[q, m] <= 1):
                     valid = False
         for g in range(grp_n.shape[0]):
-            u = 0.0
-            for t in range(grp_n[g]):
-                q = grp_op[g, t]
-                if q >= 0:
-                    u = u + indiv[q, grp_idx[g, t]]
-            if grp_allnz[g] and not (u <= 1):
+            if grp_allnz[g] and not (_group_sum(g, indiv, grp_n, grp_op, grp_idx) <= 1):
                 valid = False
         if objective >= 0:
             if not valid:
@@ -501,20 +495,13 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T, True, False, e_bw, uc, inst)
 
         # double buffering: effective sizes (the tile without the innermost relevant loops), shared per memory
-        for q in range(K):
-            for m in range(n_mem[q]):
-                inv = inv_size[q, m]
-                eff[q, m] = effs[q, 1, m + 1] * inv if inv > 0 else effs[q, 1, m + 1] / inst[q, m, 0]
+        _fractions(effs, 1, inv_size, inst, n_mem, eff)
         # eff_shared (reuse `real`-sized scratch: db holds flags, Ra holds eff_shared)
         for q in range(K):
             for m in range(n_mem[q]):
                 Ra[q * M + m] = eff[q, m]
         for g in range(grp_n.shape[0]):
-            ue = 0.0
-            for t in range(grp_n[g]):
-                q = grp_op[g, t]
-                if q >= 0:
-                    ue = ue + eff[q, grp_idx[g, t]]
+            ue = _group_sum(g, eff, grp_n, grp_op, grp_idx)
             for t in range(grp_n[g]):
                 q = grp_op[g, t]
                 if q >= 0:
@@ -644,6 +631,27 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 for m in range(M):
                     best_cuts[q, m] = out_cuts[q, m]
     return 0
+
+
+@_inline
+def _fractions(effs, k, inv_size, inst, n_mem, out):
+    """out[q, m] = the tile's bits (effs[q, k]: 0 all, 1 effective) over memory m's size; power-of-two
+    sizes through their exact reciprocal (inv_size, else 0)."""
+    for q in range(out.shape[0]):
+        for m in range(n_mem[q]):
+            inv = inv_size[q, m]
+            out[q, m] = effs[q, k, m + 1] * inv if inv > 0 else effs[q, k, m + 1] / inst[q, m, 0]
+
+
+@_inline
+def _group_sum(g, frac, grp_n, grp_op, grp_idx):
+    """Sum of the fractions of the operands sharing memory group g, in member order."""
+    s = 0.0
+    for t in range(grp_n[g]):
+        q = grp_op[g, t]
+        if q >= 0:
+            s = s + frac[q, grp_idx[g, t]]
+    return s
 
 
 @_inline
