@@ -9,8 +9,12 @@ the same visit and fit counts, as the numpy batches in the reference enumeration
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,7 +164,8 @@ def _union(acts, total):
     PD = np.array([p for _, p, _ in acts], float)
     ACT = np.array([x for _, _, x in acts], np.bool_)
     w = [np.zeros(k, np.int64) for _ in range(5)]
-    return kernel._muw_union(A, PD, ACT, np.arange(k), k, total, *w)
+    with kernel._indices_as_given():
+        return kernel._muw_union(A, PD, ACT, np.arange(k), k, total, *w)
 
 
 def test_port_union_ignores_inactive_activities():
@@ -229,3 +234,29 @@ def test_kernel_single_metric_modes(meta, only):
             else:
                 assert np.array_equal(full.latency[v], part.latency[v])
                 assert np.array_equal(full.latency0[v], part.latency0[v]) and np.isnan(part.energy[v]).all()
+
+
+def test_indices_as_given_swaps_numbas_index_fixup_only_while_active():
+    """The kernel's compile option (`_indices_as_given`) reaches numba with the pinned version and is undone."""
+    import numba.np.arrayobj as ao
+
+    before = ao.fix_integer_index
+    with kernel._indices_as_given():
+        assert ao.fix_integer_index is not before
+    assert ao.fix_integer_index is before
+
+
+def test_kernel_indexes_within_bounds(tmp_path):
+    """The kernel is compiled without numba's negative-index fix-up, so every index it uses must lie inside its
+    array. This file's comparisons (every hardware family, fractional unrollings, orderings that do not fit,
+    scans, single-metric modes) are run again with the kernel compiled with numba's bounds checking, which
+    raises IndexError on an index below 0 or past the end (a fresh numba cache keeps that build apart)."""
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    env.pop("ACCO_EVALUATOR", None)
+    here = Path(__file__)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", str(here), "-k", "not within_bounds"],
+        cwd=here.parents[1], env=env, capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert " passed" in r.stdout

@@ -27,7 +27,9 @@ evaluator is used and the results are the same.
 
 from __future__ import annotations
 
+import importlib
 import os
+from contextlib import contextmanager
 from math import gcd
 
 import numpy as np
@@ -54,6 +56,35 @@ def available() -> bool:
 
 def _jit(fn):
     return numba.njit(cache=True, nogil=True)(fn) if _NUMBA else fn
+
+
+@contextmanager
+def _indices_as_given():
+    """While numba compiles the kernel, array indices are used as they are: numba otherwise adds a
+    negative-index fix-up (`i < 0 ? i + dim : i`) to every signed index of every array access, which
+    cost ~20 % of the kernel's time (benchmarks/evaluator_throughput.py: LOMA scan 0.80 -> 0.99 M
+    orderings/s/core). The kernel never indexes from the end (tests/test_kernel.py runs it with
+    numba's bounds checking, which rejects negative indices). This swaps one numba function for the
+    duration of the call (compilation happens inside the first call; numba's cache then keeps the
+    machine code); if numba no longer has it, the kernel is compiled as before, only slower."""
+    try:
+        mod = importlib.import_module("numba.np.arrayobj")
+    except ImportError:  # pragma: no cover - no numba: nothing is compiled
+        mod = None
+    fix = getattr(mod, "fix_integer_index", None)
+    if fix is None:
+        yield
+        return
+    from numba.core import types
+
+    def as_given(context, builder, idxty, idx, size):
+        return context.cast(builder, idx, idxty, types.intp if idxty.signed else types.uintp)
+
+    mod.fix_integer_index = as_given
+    try:
+        yield
+    finally:
+        mod.fix_integer_index = fix
 
 
 def _jit_no_rt(fn):
@@ -205,7 +236,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                 if ri == 0:
                     for q in range(K):
                         for a in range(n_mem[q] + 1):
-                            SZ[q, a, 0] = _size_int(q, a, 0, nreld, reld, npr, prs, cum, C)
+                            SZ[q, a, 0] = np.int64(_size_int(q, a, 0, nreld, reld, npr, prs, cum, C))
                 # read: arch level 0 at position 0 only, the top arch level at position n only (its
                 # operands take every loop), the others anywhere
                 for j in range(jlo, jhi + 1):
@@ -216,17 +247,17 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                             for a in range(1, a_hi):
                                 SZ[q, a, j] = SZ[q, a, j - 1]
                         elif npr[q] == 0:  # product of the spatial and the temporal extents
-                            cp = 1.0
+                            cp = np.int64(1)
                             for r in range(nreld[q]):
                                 cp = cp * C[reld[q, r], j]
                             for a in range(1, a_hi):
                                 SZ[q, a, j] = cump[q, a] * cp
                         else:
                             for a in range(1, a_hi):
-                                SZ[q, a, j] = _size_int(q, a, j, nreld, reld, npr, prs, cum, C)
+                                SZ[q, a, j] = np.int64(_size_int(q, a, j, nreld, reld, npr, prs, cum, C))
                 if ri == 0:  # (position n is the same for every ordering)
                     for q in range(K):
-                        SZ[q, n_mem[q], n] = _size_int(q, n_mem[q], n, nreld, reld, npr, prs, cum, C)
+                        SZ[q, n_mem[q], n] = np.int64(_size_int(q, n_mem[q], n, nreld, reld, npr, prs, cum, C))
         last_ir_o = n - 1  # the last position whose loop is irrelevant to the output, else -1
         while last_ir_o >= 0 and not irr_dim[o, DI[last_ir_o]]:
             last_ir_o -= 1
@@ -257,7 +288,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     else:
                         pr_ = prec[q]
                     if lvl_top[L, t]:  # takes every loop, or the ordering does not fit
-                        b_n = np.int64(SZ[q, a_sp, n]) * pr_
+                        b_n = SZ[q, a_sp, n] * pr_
                         if b_n > cap:
                             valid = False
                             break
@@ -266,7 +297,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     else:
                         k = 0
                         for j in range(c0, n + 1):
-                            b = np.int64(SZ[q, a_sp, j]) * pr_
+                            b = SZ[q, a_sp, j] * pr_
                             if b > cap:
                                 break
                             b_tmp[t, j] = b
@@ -315,27 +346,37 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     # its best there is a prefix minimum (ties to the last)
                     t1 = free_t[0]
                     t2 = free_t[1]
+                    c1 = c0s[t1]
+                    c2 = c0s[t2]
                     mono2 = npr[lvl_ops[L, t2]] == 0  # (then the prefix minimum is at the prefix's end, see above)
-                    for k in range(okn[t2]):
-                        ts = Qs[c0s[t2] + k] * b_tmp[t2, c0s[t2] + k]
-                        if mono2 or k == 0 or ts <= pmv[k - 1]:
-                            pmv[k] = ts
-                            pmi[k] = k
-                        else:
-                            pmv[k] = pmv[k - 1]
-                            pmi[k] = pmi[k - 1]
+                    if not mono2:
+                        for k in range(okn[t2]):
+                            ts = Qs[c2 + k] * b_tmp[t2, c2 + k]
+                            if k == 0 or ts <= pmv[k - 1]:
+                                pmv[k] = ts
+                                pmi[k] = k
+                            else:
+                                pmv[k] = pmv[k - 1]
+                                pmi[k] = pmi[k - 1]
                     k2 = okn[t2] - 1
                     for k in range(okn[t1]):
-                        rem = cap - fixed - b_tmp[t1, c0s[t1] + k]
-                        while k2 >= 0 and b_tmp[t2, c0s[t2] + k2] > rem:
+                        b1 = b_tmp[t1, c1 + k]
+                        rem = cap - fixed - b1
+                        while k2 >= 0 and b_tmp[t2, c2 + k2] > rem:
                             k2 -= 1
                         if k2 < 0:
                             break
-                        ts = Qs[c0s[t1] + k] * b_tmp[t1, c0s[t1] + k] + pmv[k2]
+                        if mono2:
+                            s2 = Qs[c2 + k2] * b_tmp[t2, c2 + k2]
+                            i2 = k2
+                        else:
+                            s2 = pmv[k2]
+                            i2 = pmi[k2]
+                        ts = Qs[c1 + k] * b1 + s2
                         if ts <= best:
                             best = ts
-                            idx_buf[t1] = c0s[t1] + k
-                            idx_buf[t2] = c0s[t2] + pmi[k2]
+                            idx_buf[t1] = c1 + k
+                            idx_buf[t2] = c2 + i2
                             anyok = True
                 else:
                     best = _best_combination(nfree, free_t, okn, bits_l, b_tmp, fixed, cap, Qs, odo, idx_buf)
@@ -805,7 +846,7 @@ def _patterns(ptb, pw, last_ir_o, cum, fac, nfac, seqpat, boost, ir_from, Fv, T,
         for a in range(n_arch):
             at = merged[q, a - 1] if a >= 1 else 0
             if use_sz:  # integer spatial mapping: the position tables hold these sizes exactly
-                elems[a] = np.int64(SZ[q, a, at])
+                elems[a] = SZ[q, a, at]
             else:
                 elems[a] = _elems_at(q, a, at, reld, nreld, prs, npr, seqpat, seqc, cum, C)
             if q == o:
@@ -1131,10 +1172,11 @@ class CompiledEvaluator:
                 touch[q, int(prs[q, r, 1])] = touch[q, int(prs[q, r, 3])] = True
             for r in range(nreld[q]):
                 touch[q, reld[q, r]] = True
-        cump = np.ones((K, A), np.float64)  # product of an operand's relevant spatial extents per arch level
+        # product of an operand's relevant spatial extents per arch level (read in intmode only: integers)
+        cump = np.ones((K, A), np.int64)
         for q in range(K):
             for r in range(nreld[q]):
-                cump[q] *= cum[q, :, reld[q, r]]
+                cump[q] *= np.round(cum[q, :, reld[q, r]]).astype(np.int64)
         out_lat = np.array([lv.instance.latency for lv in ev.chains[ev.out]], np.float64)
         mac_energy = float(acc.array.unit_energy * layer.total_macs)
         tb = (
@@ -1169,7 +1211,7 @@ class CompiledEvaluator:
             z(big, f8), z(big, f8), z(big, f8), z(big, b1),  # Ra, Aa, PDa, ACTa
             z(big, i8), z(big, i8), z(big, i8), z(big, i8), z(big, i8), z(big, i8),  # pa, pp, ordr, Ua, Ka, idx_buf
             z(K, i8), z(max_ops, i8), z(max_ops, i8), z(n1, i8), z(A + 2, i8),  # level_no, okn, odo, Qs, cnt
-            z((D, n1), f8), z(n, i8), z((K, A, n1), f8),  # fsz, prow, SZ
+            z((D, n1), f8), z(n, i8), z((K, A, n1), i8),  # fsz, prow, SZ (exact integers)
             z(max_ops, i8), z(max_ops, i8), z(n1, i8), z(n1, i8),  # c0s, free_t, pmv, pmi
         )
 
@@ -1184,7 +1226,8 @@ class CompiledEvaluator:
         energy, lat2, lat0 = np.zeros(N), np.zeros(N), np.zeros(N)
         cuts = np.zeros((N, len(self.ev.ops), self.M), np.int64)
         mode = {None: -1, "energy": -2, "latency": -3}[only]
-        _eval_batch(codes, self._with_total(total), self.w, valid, energy, lat2, lat0, cuts, np.int64(mode))
+        with _indices_as_given():
+            _eval_batch(codes, self._with_total(total), self.w, valid, energy, lat2, lat0, cuts, np.int64(mode))
         cut = {op: cuts[:, q, : self.ev.n_mem[op]] for q, op in enumerate(self.ev.ops)}
         return BatchCosts(valid, energy, lat2, lat0, cut)
 
@@ -1207,8 +1250,9 @@ class CompiledEvaluator:
         stats = np.array([0, 0, chunk], np.int64)
         best_v = np.array([np.inf])
         while True:
-            done = _scan_best(seq, st, buf, tb, self.w, OBJECTIVES[objective], cuts, best_cuts, best_row,
-                              stats, best_v, valid, energy, lat2, lat0)
+            with _indices_as_given():
+                done = _scan_best(seq, st, buf, tb, self.w, OBJECTIVES[objective], cuts, best_cuts, best_row,
+                                  stats, best_v, valid, energy, lat2, lat0)
             if progress is not None and done:
                 progress.update(done)
             if done < chunk:
