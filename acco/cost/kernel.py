@@ -189,7 +189,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
     (n, D, K, o, total, code_dim, code_size, rel_dim, irr_dim, reld, nreld, prs, npr, prec, prec_o, prec_of,
      n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
      seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, cump, e_bw, inv_size) = tb
+     port_act, port_n, shp, ins, n_ins, out_lat, mac_energy, intmode, touch, e_bw, inv_size) = tb
     (S, DI, P, C, bits_l, cutc, b_tmp, seqc, merged, Fv, Fv_i, top_r, top_ir, elems, cyc, T, T_i, db,
      effs, indiv, eff, real, allowed, Ra, Aa, PDa, ACTa, pa, pp, ordr, Ua, Ka, idx_buf, level_no, okn, odo, Qs, cnt,
      fsz, prow, SZ, c0s, free_t, pmv, pmi) = w
@@ -246,12 +246,10 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                         if not touch[q, dprev]:  # the loop below j leaves q's tile as it was
                             for a in range(1, a_hi):
                                 SZ[q, a, j] = SZ[q, a, j - 1]
-                        elif npr[q] == 0:  # product of the spatial and the temporal extents
-                            cp = np.int64(1)
-                            for r in range(nreld[q]):
-                                cp = cp * C[reld[q, r], j]
+                        elif npr[q] == 0:  # a relevant loop multiplies the tile by its size
+                            sp = S[j - 1]
                             for a in range(1, a_hi):
-                                SZ[q, a, j] = cump[q, a] * cp
+                                SZ[q, a, j] = SZ[q, a, j - 1] * sp
                         else:
                             for a in range(1, a_hi):
                                 SZ[q, a, j] = np.int64(_size_int(q, a, j, nreld, reld, npr, prs, cum, C))
@@ -1172,11 +1170,6 @@ class CompiledEvaluator:
                 touch[q, int(prs[q, r, 1])] = touch[q, int(prs[q, r, 3])] = True
             for r in range(nreld[q]):
                 touch[q, reld[q, r]] = True
-        # product of an operand's relevant spatial extents per arch level (read in intmode only: integers)
-        cump = np.ones((K, A), np.int64)
-        for q in range(K):
-            for r in range(nreld[q]):
-                cump[q] *= np.round(cum[q, :, reld[q, r]]).astype(np.int64)
         out_lat = np.array([lv.instance.latency for lv in ev.chains[ev.out]], np.float64)
         mac_energy = float(acc.array.unit_energy * layer.total_macs)
         tb = (
@@ -1184,7 +1177,7 @@ class CompiledEvaluator:
             rel_dim, irr_dim, reld, nreld, prs, npr, prec, np.int64(prec_o), np.int64(prec_of),
             n_mem, lvl_ops, lvl_nops, lvl_cap, lvl_top, anyfrac, same_int, cum, frac, fac, nfac, cum_i, frac_i, fac_i, nfac_i, seqpat,
             seqpat_i, uc, boost, ir_from, boost_i, ir_from_i, inst, other, grp_op, grp_idx, grp_n, grp_allnz, grp_of,
-            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode, touch, cump, e_bw, inv_size,
+            port_act, port_n, shp, ins, np.int64(n_ins), out_lat, mac_energy, intmode, touch, e_bw, inv_size,
         )
         return tb, M, (K, D, M, A, max_ops, max(max_act, 1))
 
