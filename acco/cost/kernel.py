@@ -268,7 +268,7 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
             level_no[q] = 0
         if intmode:
             # tile sizes from the position tables; each operand's fitting positions are c0..c0+okn-1
-            # (sizes never shrink as loops are added): bits_l[t, 0:okn] lists them, b_tmp[t, position] their bits
+            # (sizes never shrink as loops are added), b_tmp[t, position] their bits
             for L in range(lvl_nops.shape[0]):
                 nops = lvl_nops[L]
                 if nops == 0:
@@ -293,14 +293,18 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                         fixed += b_n
                         idx_buf[t] = n
                     else:
-                        k = 0
-                        for j in range(c0, n + 1):
-                            b = SZ[q, a_sp, j] * pr_
-                            if b > cap:
-                                break
-                            b_tmp[t, j] = b
-                            bits_l[t, k] = j
-                            k += 1
+                        if SZ[q, a_sp, n] * pr_ <= cap:  # every position fits (the last is the largest)
+                            k = n + 1 - c0
+                            for j in range(c0, n + 1):
+                                b_tmp[t, j] = SZ[q, a_sp, j] * pr_
+                        else:
+                            k = 0
+                            for j in range(c0, n + 1):
+                                b = SZ[q, a_sp, j] * pr_
+                                if b > cap:
+                                    break
+                                b_tmp[t, j] = b
+                                k += 1
                         if k == 0:  # not even the loops allocated so far fit
                             valid = False
                             break
@@ -377,6 +381,9 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                             idx_buf[t2] = c2 + i2
                             anyok = True
                 else:
+                    for u in range(nfree):  # (the list of fitting positions _best_combination takes)
+                        for k in range(okn[free_t[u]]):
+                            bits_l[free_t[u], k] = c0s[free_t[u]] + k
                     best = _best_combination(nfree, free_t, okn, bits_l, b_tmp, fixed, cap, Qs, odo, idx_buf)
                     anyok = True
                 anyok = anyok and best < _BIG
