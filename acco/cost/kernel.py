@@ -18,7 +18,8 @@ and position) live in tables that are updated only from the first to the last po
 ordering differs from the previous one: consecutive orderings of the prefix-shift enumeration
 differ in their first ~3 positions. The allocator reads its tile sizes from these tables, and a
 level shared by two operands is decided by prefix minima instead of trying every pair. The row
-loop is compiled without numba's runtime (no reference counting of array views).
+loop is compiled without numba's runtime (no reference counting of array views) and the kernel
+without numba's negative-index fix-up (`_indices_as_given`: it never indexes from the end).
 
 numba is a dependency because this path is 10-100x faster than numpy on real search sizes
 (benchmarks/evaluator_throughput.py); without it (or with ACCO_EVALUATOR=numpy) the numpy
