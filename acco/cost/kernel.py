@@ -296,16 +296,12 @@ def _eval_rows(rows, nrows, cuts_out, valid_o, energy_o, lat2_o, lat0_o, tb, w, 
                     else:
                         if SZ[q, a_sp, n] * pr_ <= cap:  # every position fits (the last is the largest)
                             k = n + 1 - c0
-                            for j in range(c0, n + 1):
-                                b_tmp[t, j] = SZ[q, a_sp, j] * pr_
                         else:
                             k = 0
-                            for j in range(c0, n + 1):
-                                b = SZ[q, a_sp, j] * pr_
-                                if b > cap:
-                                    break
-                                b_tmp[t, j] = b
+                            while SZ[q, a_sp, c0 + k] * pr_ <= cap:  # (position n does not fit)
                                 k += 1
+                        for j in range(c0, c0 + k):
+                            b_tmp[t, j] = SZ[q, a_sp, j] * pr_
                         if k == 0:  # not even the loops allocated so far fit
                             valid = False
                             break
