@@ -4,7 +4,8 @@
         [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto] [--jobs N]
         [--clock-mhz F (--hop-ms T | --frame-rate-hz R) [--act-budget-mib X] [--weight-budget-mib X]]
 
-Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) and writes OUT/step3/.
+Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) after checking that Step 2 made
+them from the current sweep and input files (acco.provenance), and replaces OUT/step3/ as a whole.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -37,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-baselines", action="store_true", help="skip the baselines (read from Step 1's results, computed here when missing)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--no-pareto", action="store_true", help="skip the whole-network Pareto front (costly on large grids)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="use Step-2 tables that lack some scenarios (refused otherwise); the outputs then say so")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes for the baselines and the per-group searches (default: the CPUs; results do not depend on it)")
     rt = p.add_argument_group("real-time budgets (default: the sweep's step3 keys; docs/pipeline.md)")
@@ -137,25 +140,43 @@ def _forced(ranges: Any, sweep: Any) -> dict[tuple, list]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Step 3 body: search, baselines, tables, plots, summary."""
-    import pandas as pd
-
+    """Step 3 body: provenance check, then search, baselines, tables, plots into a staging folder, summary."""
     from acco.dse.sweep import load_sweep
-    from acco.io.atomic import atomic_write_bytes
-    from acco.reports.allocate import allocate
+    from acco.io.staging import staged_folder
+    from acco.provenance import STEP2, check_step2, command
 
     sweep = load_sweep(args.sweep)
     step2 = Path(args.out) / "step2"
     rpath = step2 / "ranges.csv"
     if not rpath.is_file():
-        raise InputError(str(rpath), "", "the ranges table of Step 2 (run explore_pickle_compile_readings.py first)", "no such file")
+        raise InputError(str(rpath), "", f"the ranges table of Step 2 (run {command(STEP2, sweep, args.out)} first)", "no such file")
+    record = check_step2(sweep, args.out, args.allow_partial)
     from acco.reports.compile import read_ranges
 
     ranges = read_ranges(args.out)
     if ranges.empty:
         raise InputError(str(rpath), "", "at least one range row (Step 1 produced no result?)", "an empty table")
-    out = Path(args.out) / "step3"
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(args.out) / "step3"
+    with staged_folder(final) as out:
+        alloc, ratios, th, n_files = _run_staged(args, sweep, ranges, step2, out, record)
+    _summary(alloc, ratios, th)
+    print(f"step 3: {len(alloc.strategies)} strategies, {len(alloc.pareto)} Pareto points, {n_files} files -> {final}/")
+    missing = int(record["results"]["missing"])
+    if missing:
+        print(f"warning: partial input (--allow-partial): {missing} of {record['scenarios']['count']} scenarios "
+              f"have no result; {final}/provenance.json says so", file=sys.stderr)
+    return 0
+
+
+def _run_staged(args: argparse.Namespace, sweep: Any, ranges: Any, step2: Path, out: Path, record: dict) -> tuple:
+    """Step 3's work into the staging folder `out`: (allocation, ratios, thresholds, files written)."""
+    import pandas as pd
+
+    from acco.io.atomic import atomic_write_bytes
+    from acco.provenance import PROVENANCE_FILE, write_record
+    from acco.reports.allocate import allocate
+    from acco.stopping import worker_pool
+
     th = _thresholds(args, sweep)
     budget = _budget(args, sweep)
     if args.jobs is not None and args.jobs < 1:
@@ -163,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     # one pool for the figures (each as soon as its tables exist), the baselines Step 1 did not store
     # and the per-(group, view) searches
-    pool: Executor | None = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    pool: Executor | None = worker_pool(jobs) if jobs > 1 else None
     plots = not args.no_plots
     try:
         figures: list[Any] = []  # figure jobs run in the pool, one per hardware x workload and kind
@@ -222,10 +243,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-
-    _summary(alloc, ratios, th)
-    print(f"step 3: {len(alloc.strategies)} strategies, {len(alloc.pareto)} Pareto points, {len(files)} files -> {out}/")
-    return 0
+    partial = int(record["results"]["missing"])
+    write_record(out / PROVENANCE_FILE, dict(record, step=3, partial=partial > 0, cut_max=sweep.cut_max,
+                                             threshold_mib=th, files=sorted(p.name for p in out.iterdir())))
+    return alloc, ratios, th, len(files)
 
 
 def _layer_energy(out: str, step2: Path, picks: Any, sweep: Any) -> Any:

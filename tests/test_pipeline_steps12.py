@@ -25,6 +25,7 @@ from acco.dse.scenarios import expand
 from acco.dse.store import ResultFileError, load_result, result_files, result_path
 from acco.dse.sweep import load_sweep
 from acco.io.errors import InputError
+from acco.dse.cli import step2_main
 from acco.reports.compile import compile_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,10 +120,10 @@ def test_anchor_through_steps_1_and_2(tmp_path: Path) -> None:
     # manifest records version, sweep hash, input hashes and seed
     import json
 
-    man = json.loads((tmp_path / "out/step1/manifest.json").read_text())
-    assert man["seed"] == 0 and man["acco_version"]
-    assert sorted(Path(p).name for p in man["inputs_sha256"]) == sorted([HW.name, WL.name])
-    assert all(len(h) == 64 for h in man["inputs_sha256"].values()) and len(man["sweep"]["sha256"]) == 64
+    man = json.loads((tmp_path / f"out/step1/manifests/{sweep.name}.json").read_text())
+    assert man["seed"] == 0 and man["acco_version"] and man["scenarios"]["count"] == 2
+    assert sorted(Path(p).name for p in man["inputs"]) == sorted([HW.name, WL.name])
+    assert all(len(h) == 64 for h in man["inputs"].values()) and len(man["sweep"]["sha256"]) == 64
 
 
 def test_offload_and_reload_deltas_appear_only_at_inner_boundaries(tmp_path: Path) -> None:
@@ -179,7 +180,7 @@ def test_restricted_unpickler_refuses_code_and_other_versions(tmp_path: Path) ->
         load_result(old)
     trunc = tmp_path / "trunc.pkl"
     trunc.write_bytes(p.read_bytes()[:100])
-    with pytest.raises(ResultFileError, match="not a readable"):
+    with pytest.raises(ResultFileError, match="checksum mismatch.*rerun Step 1"):  # a truncated file fails its checksum
         load_result(trunc)
 
 
@@ -203,7 +204,7 @@ def test_sigkill_half_way_then_rerun_gives_the_same_tables(tmp_path: Path) -> No
     # uninterrupted reference
     ref = tmp_path / "ref"
     run_sweep(sweep, ref, jobs=1, progress=False)
-    write_tables(compile_tables(sweep, ref, progress=False), ref)
+    assert step2_main(["--sweep", str(sw), "--out", str(ref), "--quiet"]) == 0
     # killed as soon as the first result lands, then rerun
     out = tmp_path / "killed"
     proc = subprocess.Popen(
@@ -220,7 +221,7 @@ def test_sigkill_half_way_then_rerun_gives_the_same_tables(tmp_path: Path) -> No
     r = _step("DfStackCutAndXform_mp_misc.py", "--sweep", str(sw), "--out", str(out), "--jobs", "2", "--quiet")
     assert r.returncode == 0, r.stderr
     assert f"{n_done} already done" in r.stdout
-    write_tables(compile_tables(sweep, out, progress=False), out)
+    assert step2_main(["--sweep", str(sw), "--out", str(out), "--quiet"]) == 0
     for name in ("ranges.csv", "layers.csv"):
         assert (out / "step2" / name).read_bytes() == (ref / "step2" / name).read_bytes(), name
     assert len(pd.read_csv(out / "step2/ranges.csv")) == 8 * 3

@@ -27,7 +27,7 @@ from acco.io.errors import InputError
 from acco.io.hardware import accelerator_from_yaml
 from acco.io.workload import workload_from_yaml
 from acco.io.yamlfile import Field
-from acco.reports.compile import compile_tables, write_tables
+from acco.dse.cli import step2_main
 
 ROOT = Path(__file__).resolve().parents[1]
 HW = ROOT / "inputs/hardware/Meta_prototype_DF.yaml"
@@ -50,8 +50,7 @@ def _write_sweep(folder: Path) -> Path:
 
 def _tables(sweep_file: Path, out: Path) -> dict[str, bytes]:
     """Steps 2 (and 3, once its script exists) on `out`; the bytes of every CSV they write."""
-    sweep = load_sweep(sweep_file)
-    write_tables(compile_tables(sweep, out, progress=False), out)
+    assert step2_main(["--sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
     files = {f"step2/{p.name}": p.read_bytes() for p in sorted((out / "step2").glob("*.csv"))}
     if STEP3.exists():
         r = subprocess.run([sys.executable, str(STEP3), "--sweep", str(sweep_file), "--out", str(out)],

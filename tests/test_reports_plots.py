@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -35,6 +37,16 @@ def tiny_ranges() -> pd.DataFrame:
     return df
 
 
+def stamp(out: Path) -> None:
+    """Mark a hand-made OUT/step2/ as Step 2's tables of the default sweep (Step 3 checks the record)."""
+    from acco.dse.cli import DEFAULT_SWEEP
+    from acco.dse.sweep import load_sweep
+    from acco.provenance import stamp_step2, sweep_record
+
+    rec = sweep_record(load_sweep(DEFAULT_SWEEP))
+    stamp_step2(out / "step2", rec, rec["scenarios"]["count"])
+
+
 def tiny_layer_energy(picks: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in picks.itertuples(index=False):
@@ -66,6 +78,7 @@ def test_step3_script_end_to_end(tmp_path, capsys):
 
     (tmp_path / "step2").mkdir()
     tiny_ranges().to_csv(tmp_path / "step2" / "ranges.csv", index=False)
+    stamp(tmp_path)
     assert step3.main(["--out", str(tmp_path), "--no-baselines", "--threshold-mib", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "best whole-network strategies (on-chip threshold 0.5 MiB)" in out
@@ -95,4 +108,5 @@ def test_step3_script_bad_threshold(tmp_path, bad):
 
     (tmp_path / "step2").mkdir()
     tiny_ranges().to_csv(tmp_path / "step2" / "ranges.csv", index=False)
+    stamp(tmp_path)
     assert step3.main(["--out", str(tmp_path), "--no-baselines", "--no-plots", *bad]) == 2

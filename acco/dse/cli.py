@@ -1,20 +1,25 @@
 """Command lines of the pipeline's Step 1 and Step 2 (the top-level scripts are thin wrappers).
 
-Any input mistake is one `error: <message>` line on stderr and exit status 2; a sweep where some
-scenarios failed exits with status 1 after recording them.
+Exit statuses (`acco.exitcodes`): an input mistake, or outputs of an earlier step that do not match
+the current inputs, is one `error: <message>` line on stderr and status 2; a sweep where some
+scenarios failed exits with status 1 after recording them; an environment failure (disk full, no
+permission, unreachable scheduler) is one line and status 3; SIGINT / SIGTERM stop with one line
+and 130 / 143, no traceback, no worker left (`acco.stopping`).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from acco.io.errors import InputError
+from acco import exitcodes
+from acco.io.errors import EnvironmentFailure, InputError, describe_os_error
 
 DEFAULT_SWEEP = "inputs/sweeps/default.yaml"
 DEFAULT_OUT = "outputs"
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = exitcodes.OK, exitcodes.SCENARIOS_FAILED, exitcodes.BAD_INPUT
 
 
 def common_args(p: argparse.ArgumentParser) -> None:
@@ -24,13 +29,35 @@ def common_args(p: argparse.ArgumentParser) -> None:
 
 
 def guarded(run: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse, run, and turn an InputError into one located message with exit status 2."""
+    """Parse and run; every way of ending is one line and its exit status (`acco.exitcodes`): an input
+    mistake or a provenance mismatch 2, an environment failure 3, SIGINT / SIGTERM 130 / 143."""
+    from acco.provenance import ProvenanceError
+    from acco.stopping import Stopped, install_handlers, kill_workers, restore_handlers
+
     args = parser.parse_args(argv)
+    old = install_handlers()
     try:
         return run(args)
-    except InputError as e:
+    except (InputError, ProvenanceError) as e:
         print(f"error: {e.message}", file=sys.stderr)
         return EXIT_INPUT
+    except EnvironmentFailure as e:
+        print(f"error: environment: {e.message}", file=sys.stderr)
+        return exitcodes.ENVIRONMENT
+    except OSError as e:
+        print(f"error: environment: {describe_os_error(e)}", file=sys.stderr)
+        return exitcodes.ENVIRONMENT
+    except KeyboardInterrupt as e:
+        if argv is None:  # a script ending: a further signal is ignored (Python's shutdown would die of it)
+            old = {int(s): signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM)}
+        kill_workers()
+        signum = e.signum if isinstance(e, Stopped) else 2
+        name = e.name if isinstance(e, Stopped) else "SIGINT"
+        print(f"\n{parser.prog}: stopped by {name}; outputs of this step left as they were before it "
+              "(Step 1 keeps the results it finished)", file=sys.stderr)
+        return exitcodes.for_signal(signum)
+    finally:
+        restore_handlers(old)
 
 
 def step1_parser() -> argparse.ArgumentParser:
@@ -75,6 +102,8 @@ def run_step1(args: argparse.Namespace) -> int:
         f"step 1: {s.total} scenarios, {s.skipped} already done, {s.done} computed, {len(s.failed)} failed "
         f"in {s.seconds:.1f} s ({rate:.2f} scenarios/s) -> {args.out}/step1/"
     )
+    if s.damaged:
+        print(f"  {s.damaged} damaged result files (checksum mismatch) were computed again", file=sys.stderr)
     if s.mapper_hits + s.mapper_misses:
         print(f"  mapper cache {s.mapper_cache or 'off'}: {s.mapper_misses} searches, {s.mapper_hit_rate:.0%} of look-ups answered from the cache")
     if s.baselines_done:
@@ -110,20 +139,53 @@ def run_step2(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from acco.dse.sweep import load_sweep
-    from acco.reports.compile import compile_to_disk
+    from acco.provenance import STEP1, check_step1, command
 
     sweep = load_sweep(args.sweep)
     if not (Path(args.out) / "step1").is_dir():
-        raise InputError(str(Path(args.out) / "step1"), "", "the results folder of Step 1 (run DfStackCutAndXform_mp_misc.py first)", "no such folder")
-    t = compile_to_disk(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
+        raise InputError(str(Path(args.out) / "step1"), "", f"the results folder of Step 1 (run {command(STEP1, sweep, args.out)} first)", "no such folder")
+    record, lacking, total = step1_inputs(sweep, args.out)
+    check_step1(sweep, args.out, record, lacking, total)
     d = Path(args.out) / "step2"
+    t = write_step2(sweep, args.out, record, progress=not args.quiet, layers=not args.no_layers)
     print(f"step 2: {t.scenarios} scenarios, {t.range_rows} range rows, {t.layer_rows} layer rows -> {d}/")
     if len(t.missing):
         print(f"  {len(t.missing)} scenarios have no result (see {d}/missing.csv):", file=sys.stderr)
         for sid, status, msg in t.missing.head(10).itertuples(index=False):
             print(f"    {status}: {sid} {msg}", file=sys.stderr)
+        print(f"  to compute them: {command(STEP1, sweep, args.out)}, then Step 2 again "
+              "(Step 3 refuses partial tables unless given --allow-partial)", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def step1_inputs(sweep: Any, out: str) -> tuple[dict, int, int]:
+    """(the sweep's provenance record, scenarios with neither a result file nor a failure record, scenarios)."""
+    from pathlib import Path
+
+    from acco.dse.scenarios import expand
+    from acco.dse.store import failure_path, result_path
+    from acco.provenance import sweep_record
+
+    step1 = Path(out) / "step1"
+    scenarios = expand(sweep)
+    lacking = sum(1 for sc in scenarios if not result_path(step1, sc).exists() and not failure_path(step1, sc).exists())
+    return sweep_record(sweep, scenarios), lacking, len(scenarios)
+
+
+def write_step2(sweep: Any, out: str, record: dict, progress: bool = True, layers: bool = True) -> Any:
+    """Step 2's tables and provenance record, written into a staging folder swapped in for OUT/step2/ when
+    complete (an error or a signal leaves the old tables as they were)."""
+    from pathlib import Path
+
+    from acco.io.staging import staged_folder
+    from acco.provenance import stamp_step2
+    from acco.reports.compile import compile_to_disk
+
+    with staged_folder(Path(out) / "step2") as d:
+        t = compile_to_disk(sweep, out, progress=progress, layers=layers, dest=d)
+        stamp_step2(d, record, t.scenarios, t.results_digest, len(t.missing), len(t.failures))
+    return t
 
 
 def step2_main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,7 @@ import platform
 import sys
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -32,8 +32,10 @@ from tqdm import tqdm
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
 from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import baseline_path, encode_result, is_done, save_encoded, save_failure, save_result
+from acco.dse.store import baseline_path, encode_result, file_intact, is_done, result_path, save_encoded, save_failure, save_result
 from acco.io.atomic import atomic_write_bytes
+from acco.io.staging import remove_stale
+from acco.stopping import worker_pool
 from acco.dse.sweep import Sweep, hardware_name, workload_name
 from acco.search.memo import DEFAULT_CACHE, compact_dir
 
@@ -58,6 +60,8 @@ class RunSummary:
     #: hardware × workload baseline files computed in this run, and the baselines that raised (Step 3 retries them)
     baselines_done: int = 0
     baseline_errors: list[str] = field(default_factory=list)
+    #: result files found damaged (checksum mismatch) and therefore computed again
+    damaged: int = 0
 
     @property
     def mapper_hit_rate(self) -> float:
@@ -185,7 +189,7 @@ def baseline_jobs(sweep: Sweep, step1: Path, scenarios: list[Scenario], force: b
     settings = BaselineSettings.from_sweep(sweep)
     pairs = dict.fromkeys((s.hardware_path, s.workload_path) for s in scenarios)
     jobs = [BaselineJob(h, w, settings, baseline_path(step1, h, w, settings)) for h, w in pairs]
-    return [j for j in jobs if force or not j.path.exists()]
+    return [j for j in jobs if force or not file_intact(j.path)]
 
 
 def run_baseline_job(job: BaselineJob) -> tuple[bytes | None, str, int, int]:
@@ -239,23 +243,28 @@ def plan_chunks(todo: list[Scenario], jobs: int = 1) -> list[list[Scenario]]:
     return chunks
 
 
-def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> None:
-    """Record version, sweep (path, hash, text), input hashes and seed next to the results."""
+def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> Path:
+    """Record what this sweep's results are made from (`acco.provenance.sweep_record`: sweep, input hashes,
+    scenarios) and the version, seed and mapper, in `step1/manifests/<sweep name>.json` (one per sweep:
+    sweeps sharing a folder keep their own; Step 2 checks it)."""
     import numpy
 
-    inputs = sorted({s.hardware_path for s in scenarios} | {s.workload_path for s in scenarios})
-    doc = {
+    from acco.provenance import manifest_path, sweep_record, write_record
+
+    doc = sweep_record(sweep, scenarios)
+    doc.update({
         "acco_version": __version__,
         "python": platform.python_version(),
         "numpy": numpy.__version__,
-        "sweep": {"path": sweep.path, "name": sweep.name, "sha256": file_sha256(sweep.path), "text": Path(sweep.path).read_text()},
-        "inputs_sha256": {p: file_sha256(p) for p in inputs},
+        "sweep_text": Path(sweep.path).read_text(),
         "seed": sweep.seed,
         "mapper": {"engine": sweep.mapper.engine, "lpf_limit": sweep.mapper.lpf_limit,
                    "iterations": sweep.mapper.iterations, "chains": sweep.mapper.chains},
-        "scenarios": len(scenarios),
-    }
-    atomic_write_bytes(step1 / "manifest.json", (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+    })
+    p = manifest_path(step1, sweep)
+    write_record(p, doc)
+    (step1 / "manifest.json").unlink(missing_ok=True)  # the single manifest of earlier versions described the last sweep only
+    return p
 
 
 def _store(step1: Path, r: ScenarioResult | ScenarioFailure, summary: RunSummary) -> None:
@@ -288,11 +297,15 @@ def run_sweep(
     t0 = time.perf_counter()
     step1 = Path(out) / "step1"
     step1.mkdir(parents=True, exist_ok=True)
+    cdir = mapper_cache_dir(out, mapper_cache)
+    for folder in (step1, cdir):  # temporaries of killed runs
+        if folder is not None:
+            remove_stale(folder)
     scenarios = expand(sweep)
     write_manifest(step1, sweep, scenarios)
     todo = [s for s in scenarios if force or not is_done(step1, s)]
-    cdir = mapper_cache_dir(out, mapper_cache)
     summary = RunSummary(total=len(scenarios), skipped=len(scenarios) - len(todo), mapper_cache=str(cdir) if cdir else None)
+    summary.damaged = sum(1 for s in todo if result_path(step1, s).exists()) if not force else 0
     cache_dir = str(cdir) if cdir else None
     chunks = plan_chunks(todo, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2))
     bjobs = baseline_jobs(sweep, step1, scenarios, force) if baselines else []
@@ -342,7 +355,7 @@ def _run_pool(
 ) -> None:
     """A process pool with a bounded queue of work (baseline jobs first: the longest); results are stored as each completes."""
     work: list[Any] = list(bjobs) + list(chunks)
-    with ProcessPoolExecutor(max_workers=jobs, initializer=worker_init) as ex:
+    with worker_pool(jobs, worker_init) as ex:
         pending: dict[Future, Any] = {}
         it: Iterable[Any] = iter(work)
 
@@ -367,18 +380,42 @@ def _run_pool(
             submit()
 
 
+#: seconds to reach a Dask scheduler, and to wait for its first worker before saying there is none
+DASK_CONNECT_SECONDS = 10
+DASK_WORKER_NOTE_SECONDS = 5
+
+
+def _await_worker(client: Any, scheduler: str) -> None:
+    """Wait for a worker of the cluster, saying so on stderr when none came within a few seconds."""
+    try:
+        client.wait_for_workers(1, timeout=DASK_WORKER_NOTE_SECONDS)
+    except (TimeoutError, OSError):
+        print(f"step 1: no Dask worker connected to {scheduler} after {DASK_WORKER_NOTE_SECONDS} s; waiting for one "
+              "(start one with `dask worker ADDRESS`, Ctrl-C to stop)", file=sys.stderr, flush=True)
+        client.wait_for_workers(1)
+
+
 def _run_dask(
     chunks: list[list[Scenario]], step1: Path, scheduler: str | None, summary: RunSummary, bar: tqdm, cache_dir: str | None,
     bjobs: Sequence[BaselineJob] = (),
 ) -> None:
     """Submit the scenarios to an existing Dask distributed cluster (optional extra `distributed`)."""
+    from acco.io.errors import EnvironmentFailure
+
     try:
         from distributed import Client, as_completed
-    except ImportError as e:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError("--executor dask needs the optional package 'distributed' (pip install distributed)") from e
+    except ImportError:  # pragma: no cover - depends on the optional extra
+        raise EnvironmentFailure("--executor dask needs the optional package 'distributed' (pip install distributed)") from None
     if not scheduler:
-        raise RuntimeError("--executor dask needs --scheduler ADDRESS of a running Dask scheduler")
-    with Client(scheduler) as client:
+        raise EnvironmentFailure("--executor dask needs --scheduler ADDRESS of a running Dask scheduler")
+    try:
+        client = Client(scheduler, timeout=f"{DASK_CONNECT_SECONDS}s")
+    except (OSError, ValueError) as e:
+        raise EnvironmentFailure(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}: {e}); "
+                                 "start it or correct --scheduler") from None
+    with client:
+        if bjobs or chunks:
+            _await_worker(client, scheduler)
         bfuts = {client.submit(run_baseline_job, j, pure=False): j for j in bjobs}
         futures = client.map(run_chunk, chunks, [cache_dir] * len(chunks), pure=False) if chunks else []
         for fut in as_completed(list(bfuts) + list(futures)):

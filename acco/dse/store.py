@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from acco.io.atomic import atomic_write_bytes
+from acco.io.checksum import ChecksumError, seal, sealed_digest, unseal
 from acco.dse.result import SCHEMA_VERSION, Scenario, ScenarioFailure, ScenarioResult
 
 RESULT_SUFFIX = ".pkl"
@@ -64,8 +65,9 @@ def failure_path(step1: Path, sc: Scenario) -> Path:
 
 
 def encode_result(res: Any) -> bytes:
-    """A result file's contents, or a baseline file's (a `BaselineRun`): a worker process encodes, the parent only writes."""
-    return pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+    """A result file's contents, or a baseline file's (a `BaselineRun`), sealed with its checksum: a worker
+    process encodes, the parent only writes."""
+    return seal(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def save_encoded(step1: Path, sc: Scenario, data: bytes) -> Path:
@@ -126,10 +128,17 @@ def _unpickle_without_gc(data: bytes) -> Any:
 
 
 def load_result(path: str | os.PathLike[str]) -> ScenarioResult:
-    """Load one result through the restricted unpickler; refuse other classes and other schema versions."""
+    """Load one result through the restricted unpickler; refuse a damaged file (checksum), other classes
+    and other schema versions."""
+    return load_result_bytes(Path(path).read_bytes(), path)
+
+
+def load_result_bytes(data: bytes, path: str | os.PathLike[str]) -> ScenarioResult:
+    """`load_result` of a file's bytes already read (`path` names it in messages)."""
     try:
-        data = Path(path).read_bytes()
-        obj = _unpickle_without_gc(data)
+        obj = _unpickle_without_gc(unseal(data, str(path)))
+    except ChecksumError as e:
+        raise ResultFileError(f"{e}; rerun Step 1 (it recomputes damaged results)") from None
     except ResultFileError as e:
         raise ResultFileError(f"{path}: {e}") from None
     except Exception as e:  # truncated or garbage file
@@ -144,12 +153,26 @@ def load_result(path: str | os.PathLike[str]) -> ScenarioResult:
 
 
 def is_done(step1: Path, sc: Scenario) -> bool:
-    """True when the result of exactly this scenario exists.
+    """True when the result of exactly this scenario exists and passes its checksum.
 
     The file name carries every setting and the input files' hash, and files appear only whole
-    (atomic rename), so existence is enough.
+    (atomic rename); a damaged file (checksum mismatch) is not done, so a rerun recomputes it.
     """
-    return result_path(step1, sc).exists()
+    return file_intact(result_path(step1, sc))
+
+
+def file_intact(path: Path) -> bool:
+    """True when `path` exists and its payload matches its checksum (a legacy file without one: exists)."""
+    try:
+        unseal(path.read_bytes(), str(path))
+    except (OSError, ChecksumError):
+        return False
+    return True
+
+
+def result_digest(data: bytes) -> str:
+    """The checksum naming a result file's content (its stated sha256, or the sha256 of a legacy file)."""
+    return sealed_digest(data)
 
 
 #: Step 1 keeps each hardware × workload's computed baselines here (Step 3 reads them)
@@ -179,8 +202,9 @@ def load_baselines(path: str | os.PathLike[str]) -> Any:
     from acco.reports.baselines import BaselineRun
 
     try:
-        obj = _unpickle_without_gc(Path(path).read_bytes())
-    except Exception:  # noqa: BLE001 - absent, truncated or refused: the baselines are computed again
+        p = Path(path)
+        obj = _unpickle_without_gc(unseal(p.read_bytes(), str(p)))
+    except Exception:  # noqa: BLE001 - absent, damaged, truncated or refused: the baselines are computed again
         return None
     return obj if isinstance(obj, BaselineRun) else None
 
@@ -200,6 +224,6 @@ def iter_failures(step1: Path) -> Iterator[dict]:
 
 
 __all__ = [
-    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_result", "gc_paused", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
+    "BASELINE_DIR", "ResultFileError", "baseline_path", "encode_result", "file_intact", "load_result_bytes", "result_digest", "gc_paused", "load_baselines", "result_files", "failure_path", "is_done", "iter_failures", "load_result",
     "result_path", "save_encoded", "save_failure", "save_result",
 ]

@@ -69,3 +69,27 @@ def show(value: Any) -> str:
 
 def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class EnvironmentFailure(Exception):
+    """The environment failed, not the input: disk full, no permission, `--out` not a folder, an
+    unreachable Dask scheduler. `message` is the one line shown; exit status ENVIRONMENT."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line naming the cause of an operating-system error and the file it concerns."""
+    import errno
+
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    code = getattr(e, "errno", None)
+    if code == errno.ENOSPC or code == errno.EDQUOT:
+        return f"disk full{where}: free space or choose another --out"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"no permission to write{where} ({e.strerror}): choose a writable --out"
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return f"not a folder{where}: --out must name a folder"
+    return f"{e.strerror or type(e).__name__}{where}"

@@ -726,9 +726,9 @@ def allocate(
     if executor is not None and len(work) > 1:
         parts = _largest_first(executor, work, watch)
     elif jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
-        from concurrent.futures import ProcessPoolExecutor
+        from acco.stopping import worker_pool
 
-        with ProcessPoolExecutor(jobs) as pool:
+        with worker_pool(jobs) as pool:
             parts = _largest_first(pool, work, watch)
     else:
         parts = []

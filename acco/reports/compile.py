@@ -21,7 +21,7 @@ from tqdm import tqdm
 from acco.causal.readings import READING_FIELDS
 from acco.dse.result import ENTRY_KINDS, KINDS, Scenario, ScenarioResult
 from acco.dse.scenarios import expand
-from acco.dse.store import ResultFileError, gc_paused, iter_failures, load_result, result_path
+from acco.dse.store import ResultFileError, gc_paused, iter_failures, load_result, load_result_bytes, result_digest, result_path
 from acco.dse.sweep import Sweep
 
 KEY_COLUMNS = (
@@ -207,7 +207,8 @@ def range_csv(res: ScenarioResult, keys: list[str] | None = None) -> tuple[str, 
 @dataclass(frozen=True)
 class ChunkText:
     """What a Step-2 worker returns for one chunk of scenarios: both tables' lines, their counts, the
-    scenarios without a usable result (id, status, message; status None = no file)."""
+    scenarios without a usable result (id, status, message; status None = no file) and the checksums
+    of the results read (for the provenance record)."""
 
     ranges: bytes
     n_ranges: int
@@ -215,6 +216,7 @@ class ChunkText:
     n_layers: int
     scenarios: int
     missing: list[tuple]
+    digests: list[str]
 
 
 def _chunk(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
@@ -231,16 +233,20 @@ def _chunk_text(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
     l_texts: list[str] = [",".join(LAYER_COLUMNS) + "\n"] if layers and header else []
     n_ranges = n_layers = done = 0
     missing: list[tuple] = []
+    digests: list[str] = []
     for sc in scenarios:
         p = result_path(Path(step1), sc)
-        if not p.exists():
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
             missing.append((sc.id, None, ""))
             continue
         try:
-            res = load_result(p)
+            res = load_result_bytes(data, p)
         except ResultFileError as e:
             missing.append((sc.id, "unreadable", str(e)))
             continue
+        digests.append(result_digest(data))
         done += 1
         keys = key_texts(res)
         text, n = range_csv(res, keys)
@@ -250,7 +256,7 @@ def _chunk_text(job: tuple[list[Scenario], str, bool, bool]) -> ChunkText:
             text, n = layer_csv(res, keys)
             l_texts.append(text)
             n_layers += n
-    return ChunkText("".join(r_texts).encode(), n_ranges, "".join(l_texts).encode(), n_layers, done, missing)
+    return ChunkText("".join(r_texts).encode(), n_ranges, "".join(l_texts).encode(), n_layers, done, missing, digests)
 
 
 @dataclass(frozen=True)
@@ -262,17 +268,21 @@ class Written:
     layer_rows: int
     missing: pd.DataFrame
     failures: pd.DataFrame
+    #: sha256 over the checksums of the results read, in sweep order (names the Step-1 data used)
+    results_digest: str = ""
 
 
 def compile_to_disk(
-    sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True, jobs: int | None = None
+    sweep: Sweep, out: str | os.PathLike[str], progress: bool = True, layers: bool = True, jobs: int | None = None,
+    dest: str | os.PathLike[str] | None = None,
 ) -> Written:
     """`compile_tables` + `write_tables`, the same bytes, with bounded memory and in parallel: chunks of
     `LAYER_CHUNK` scenarios are read and formatted by `jobs` processes (default: the CPUs) and both tables
-    are streamed to `out/step2/` chunk by chunk in sweep order."""
-    from concurrent.futures import ProcessPoolExecutor
+    are streamed to `dest` (default `out/step2/`) chunk by chunk in sweep order."""
+    import hashlib
 
     from acco.io.atomic import atomic_writer
+    from acco.stopping import worker_pool
 
     step1 = Path(out) / "step1"
     scenarios = expand(sweep)
@@ -282,9 +292,10 @@ def compile_to_disk(
     failed_ids = {f.get("scenario_id"): f for f in iter_failures(step1)} if step1.exists() else {}
     missing: list[tuple] = []
     n_ranges = n_layers = done = 0
-    d = Path(out) / "step2"
+    d = Path(out) / "step2" if dest is None else Path(dest)
+    h = hashlib.sha256()
     bar = tqdm(total=len(scenarios), desc="step 2", unit="scenario", disable=not progress)
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    pool = worker_pool(jobs) if jobs > 1 else None
     try:
         results = pool.map(_chunk, work) if pool else map(_chunk, work)
         with atomic_writer(d / "ranges.csv") as fr, (atomic_writer(d / "layers.csv") if layers else _nowhere()) as fl:
@@ -294,6 +305,7 @@ def compile_to_disk(
                 n_ranges += ct.n_ranges
                 n_layers += ct.n_layers
                 done += ct.scenarios
+                h.update("".join(f"{x}\n" for x in ct.digests).encode())
                 for sid, status, msg in ct.missing:
                     if status is None:
                         fl_ = failed_ids.get(sid)
@@ -304,8 +316,8 @@ def compile_to_disk(
         bar.close()
         if pool:
             pool.shutdown()
-    w = Written(done, n_ranges, n_layers, _missing(missing), _failures(sweep, out))
-    write_tables(Tables(None, None, w.missing, w.failures), out)  # the two streamed tables are written
+    w = Written(done, n_ranges, n_layers, _missing(missing), _failures(sweep, out), h.hexdigest())
+    write_tables(Tables(None, None, w.missing, w.failures), out, d)  # the two streamed tables are written
     return w
 
 
@@ -329,11 +341,11 @@ def _frame(rows: Iterable[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
-def write_tables(t: Tables, out: str | os.PathLike[str]) -> Path:
-    """Write the tables as CSV into `out/step2/` (each atomically)."""
+def write_tables(t: Tables, out: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> Path:
+    """Write the tables as CSV into `dest` (default `out/step2/`; each atomically)."""
     from acco.io.atomic import atomic_write_bytes
 
-    d = Path(out) / "step2"
+    d = Path(out) / "step2" if dest is None else Path(dest)
     d.mkdir(parents=True, exist_ok=True)
     for name, df in (("ranges", t.ranges), ("layers", t.layers), ("missing", t.missing), ("failures", t.failures)):
         if df is None:

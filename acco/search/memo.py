@@ -10,7 +10,8 @@ A cache **folder** (`load_dir` / `save_shard` / `compact_dir`) is shared by the 
 of a run and by later runs: each writer adds shard files (atomically written, never modified),
 a reader merges every shard. Shards live in a sub-folder named by a digest of the model's source
 code (`model_digest`), so a changed cost model or mapper never reads old answers. Files are read
-through a restricted unpickler that admits only the classes a cache holds.
+through a restricted unpickler that admits only the classes a cache holds, after checking the
+checksum of their payload (`acco.io.checksum`): a damaged shard is dropped with one warning, never used.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Hashable, Protocol
 
 from acco.hardware.models import Accelerator
 from acco.io.atomic import atomic_write_bytes
+from acco.io.checksum import ChecksumError, seal, unseal
 from acco.search.allocator import DoesNotFit
 from acco.search.loma import SearchResult
 from acco.workload.layer import Layer
@@ -94,12 +96,18 @@ class _Restricted(pickle.Unpickler):
 
 
 def _dumps(entries: dict[tuple, SearchResult]) -> bytes:
-    return pickle.dumps((CACHE_FORMAT, entries), protocol=pickle.HIGHEST_PROTOCOL)
+    return seal(pickle.dumps((CACHE_FORMAT, entries), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class DamagedShard(CacheFileError):
+    """A cache file whose payload does not match its checksum."""
 
 
 def _loads(data: bytes, source: str) -> dict[tuple, SearchResult]:
     try:
-        obj = _Restricted(io.BytesIO(data)).load()
+        obj = _Restricted(io.BytesIO(unseal(data, source))).load()
+    except ChecksumError as e:
+        raise DamagedShard(str(e)) from None
     except CacheFileError as e:
         raise CacheFileError(f"{source}: {e}") from None
     except Exception as e:  # truncated or garbage file
@@ -199,6 +207,9 @@ class MappingCache:
                 continue
             try:
                 entries = _loads(p.read_bytes(), name)
+            except DamagedShard as e:
+                drop_damaged(p, e)
+                continue
             except (OSError, CacheFileError):
                 continue  # removed by a concurrent compaction (its entries are in the merged file) or unusable
             self.loaded_shards.add(name)
@@ -217,6 +228,23 @@ class MappingCache:
         atomic_write_bytes(p, _dumps(new))
         self.loaded_shards.add(str(p))
         return p
+
+
+_warned: set[str] = set()
+
+
+def drop_damaged(path: Path, err: Exception) -> None:
+    """A damaged shard: one warning (per file and process) and the file removed (best effort: the
+    folder may be read-only); its searches are simply done again."""
+    if str(path) not in _warned:
+        _warned.add(str(path))
+        import sys
+
+        print(f"warning: mapper cache: dropped {err}", file=sys.stderr)
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def shard_folder(folder: str | os.PathLike[str]) -> Path:
@@ -239,6 +267,9 @@ def compact_dir(folder: str | os.PathLike[str], min_files: int = 8) -> int:
     for p in files:
         try:
             entries = _loads(p.read_bytes(), str(p))
+        except DamagedShard as e:
+            drop_damaged(p, e)
+            continue
         except (OSError, CacheFileError):
             continue
         for k, v in entries.items():
