@@ -37,6 +37,14 @@ def _sweep(folder: Path, tiles: str = "[1, 2, 4, 8, 16]") -> Path:
     return p
 
 
+def _small(folder: Path) -> Path:
+    """One scenario (4x4, fully cached, energy, no extra cuts): ~1 s."""
+    folder.mkdir(parents=True, exist_ok=True)
+    p = folder / "small.yaml"
+    p.write_text(f"name: small\nhardware: [{HW}]\nworkloads: [{WL}]\ntile_x: [4]\ntile_y: [4]\ncut_max: 0\n")
+    return p
+
+
 def _children(pid: int) -> set[int]:
     """Process ids whose parent is `pid` (from /proc)."""
     out = set()
@@ -124,7 +132,7 @@ def test_sigkill_of_the_main_process_makes_its_workers_exit(tmp_path: Path) -> N
 
 
 def test_out_naming_a_file(tmp_path: Path, capsys) -> None:
-    sw = _sweep(tmp_path, tiles="[4]")
+    sw = _small(tmp_path)
     f = tmp_path / "file"
     f.write_text("x")
     assert step1_main(["--sweep", str(sw), "--out", str(f), "--quiet"]) == exitcodes.ENVIRONMENT
@@ -139,7 +147,7 @@ def test_disk_full_while_storing_a_result(tmp_path: Path, capsys, monkeypatch) -
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(store, "atomic_write_bytes", full)
-    sw = _sweep(tmp_path, tiles="[4]")
+    sw = _small(tmp_path)
     code = step1_main(["--sweep", str(sw), "--out", str(tmp_path / "o"), "--jobs", "1", "--quiet", "--no-baselines"])
     err = capsys.readouterr().err
     assert code == exitcodes.ENVIRONMENT and err.count("\n") == 1 and "disk full" in err, err
@@ -147,7 +155,7 @@ def test_disk_full_while_storing_a_result(tmp_path: Path, capsys, monkeypatch) -
 
 def test_unreachable_dask_scheduler(tmp_path: Path, capsys) -> None:
     pytest.importorskip("distributed")
-    sw = _sweep(tmp_path, tiles="[4]")
+    sw = _small(tmp_path)
     t0 = time.time()
     code = step1_main(["--sweep", str(sw), "--out", str(tmp_path / "o"), "--executor", "dask",
                        "--scheduler", "tcp://127.0.0.1:9", "--quiet", "--no-baselines"])
@@ -160,7 +168,7 @@ def test_dask_scheduler_without_worker_says_so(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
-    sw = _sweep(tmp_path, tiles="[4]")
+    sw = _small(tmp_path)
     with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None) as cluster:
         p = subprocess.Popen([sys.executable, str(STEP1), "--sweep", str(sw), "--out", str(tmp_path / "o"), "--executor", "dask",
                               "--scheduler", cluster.scheduler_address, "--quiet", "--no-baselines"],
@@ -177,7 +185,7 @@ def test_step2_interrupted_leaves_the_old_tables(tmp_path: Path, monkeypatch, ca
     import acco.reports.compile as compile_mod
     from acco.stopping import Stopped
 
-    sw = _sweep(tmp_path, tiles="[4]")
+    sw = _small(tmp_path)
     out = tmp_path / "o"
     assert step1_main(["--sweep", str(sw), "--out", str(out), "--jobs", "1", "--quiet", "--no-baselines"]) == 0
     assert step2_main(["--sweep", str(sw), "--out", str(out), "--quiet"]) == 0
@@ -191,3 +199,43 @@ def test_step2_interrupted_leaves_the_old_tables(tmp_path: Path, monkeypatch, ca
     assert "Traceback" not in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in (out / "step2").iterdir()} == before
     assert not [p for p in out.iterdir() if p.name.startswith(".step2")]
+
+
+def test_read_only_out(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A read-only --out (simulated: the tests may run as root, who may write anywhere)."""
+    real_mkdir = Path.mkdir
+
+    def ro(self, *a, **k):
+        if str(self).startswith(str(tmp_path / "ro")):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(Path, "mkdir", ro)
+    sw = _small(tmp_path)
+    assert step1_main(["--sweep", str(sw), "--out", str(tmp_path / "ro"), "--quiet"]) == exitcodes.ENVIRONMENT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no permission to write" in err and "Traceback" not in err
+
+
+def test_step1_says_the_scenario_count_and_a_time_estimate_before_starting(tmp_path: Path, capsys) -> None:
+    from acco.dse.runner import start_line
+
+    big = start_line(4_000_000, 4_000_000, 2)
+    assert big.startswith("step 1: 4,000,000 scenarios") and "roughly 10000 min" in big
+    sw = _small(tmp_path)
+    assert step1_main(["--sweep", str(sw), "--out", str(tmp_path / "o"), "--jobs", "1", "--no-baselines"]) == 0
+    assert "step 1: 1 scenarios, 0 already done, 1 to compute on 1 processes: roughly 1 s" in capsys.readouterr().err
+
+
+def test_every_steps_pool_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """Steps 2 and 3 (figures included) use the same `worker_pool` as Step 1: its workers, busy with a long
+    job, exit on their own within seconds of a SIGKILL of the process that made the pool."""
+    code = ("import time\nfrom acco.stopping import worker_pool\n"
+            "ex = worker_pool(2)\nfuts = [ex.submit(time.sleep, 120) for _ in range(2)]\n"
+            "time.sleep(1.0)\nprint(' '.join(str(p) for p in ex._processes), flush=True)\ntime.sleep(120)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    kids = {int(x) for x in p.stdout.readline().split()}
+    assert len(kids) == 2 and _alive(kids) == kids
+    p.kill()
+    p.wait()
+    assert _gone_within(kids, 5), f"orphaned workers still alive: {_alive(kids)}"
