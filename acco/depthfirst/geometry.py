@@ -15,8 +15,6 @@ from functools import cached_property
 from math import prod
 from typing import Any, Mapping
 
-import networkx as nx
-
 from acco.frozendict import FrozenDict
 from acco.workload.layer import InputNode, Layer, pr_extent
 from acco.workload.network import Workload
@@ -165,6 +163,8 @@ class StackGraph:
 
 def graph_of(workload: Workload) -> StackGraph:
     """The whole network as a StackGraph (nodes in a topological order that keeps file order on ties)."""
+    import networkx as nx  # imported on use (start-up of commands that never build a graph)
+
     g = nx.DiGraph()
     for n in workload.nodes:
         g.add_node(n.id)

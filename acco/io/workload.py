@@ -10,14 +10,12 @@ import os
 import re
 from math import prod
 
-import networkx as nx
-
 from acco.frozendict import FrozenDict
 from acco.hardware.models import MEMORY_OPERANDS, Accelerator
 from acco.io.errors import InputError, show
 from acco.io.yamlfile import Field, one_of, read_yaml
 from acco.workload.layer import InputNode, Layer, Relation
-from acco.workload.network import Workload
+from acco.workload.network import Workload, is_acyclic
 
 TOP_FIELDS = ("name", "layers")
 LAYER_TYPES = ("conv", "pool", "add", "fc", "dwconv")
@@ -401,6 +399,10 @@ def _ids_text(ids: dict[int, int]) -> str:
 
 
 def _check_acyclic(layers_f: Field, nodes: list[Layer | InputNode]) -> None:
+    if is_acyclic((n.id for n in nodes), ((src, n.id) for n in nodes if isinstance(n, Layer) for src in n.operand_source.values())):
+        return
+    import networkx as nx  # only to name the cycle in the error
+
     g = nx.DiGraph()
     for n in nodes:
         g.add_node(n.id)

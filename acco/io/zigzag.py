@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Sequence, TypeVar
 
-import networkx as nx
-
 from acco.frozendict import FrozenDict
 from acco.hardware.models import (
     DIRECTIONS,
@@ -42,7 +40,7 @@ from acco.io.errors import InputError, show
 from acco.io.workload import check_layer_size, parse_equation, parse_relation
 from acco.io.yamlfile import Field, LineDict, LineList, one_of, read_yaml
 from acco.workload.layer import InputNode, Layer, Relation
-from acco.workload.network import Workload
+from acco.workload.network import Workload, is_acyclic
 
 __all__ = [
     "is_zigzag_hardware",
@@ -851,6 +849,10 @@ def _ids_text(ids: dict[int, int]) -> str:
 
 
 def _check_acyclic(raws: list[_Raw]) -> None:
+    if is_acyclic((r.id for r in raws), ((src, r.id) for r in raws for src in r.sources.values())):
+        return
+    import networkx as nx  # only to name the cycle in the error
+
     g = nx.DiGraph()
     for r in raws:
         g.add_node(r.id)
