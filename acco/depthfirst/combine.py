@@ -413,7 +413,8 @@ def check_stack(stack_graph: StackGraph, acc: Accelerator, cfg: DfConfig) -> DfC
             raise InputError(
                 CLI_SOURCE, name,
                 f"a tile no larger than the output of the stack ending at layer {stack_graph.output_id} ({ox}x{oy})",
-                str(val),
+                f"{val} (--clip-tile clips the tile to that output; a time-series network such as stftCNN "
+                "is costed as a stream with --causal, where the output keeps its full size)",
             )
         cfg = replace(cfg, tile_x=min(cfg.tile_x, ox), tile_y=min(cfg.tile_y, oy))
     w = stack_weight_bits(stack_graph)

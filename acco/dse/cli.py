@@ -101,6 +101,8 @@ def step2_parser() -> argparse.ArgumentParser:
     )
     common_args(p)
     p.add_argument("--no-layers", action="store_true", help="skip the per-layer table (layers.csv), the large one")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="processes reading the results (default: the CPUs; the tables do not depend on it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -113,9 +115,11 @@ def run_step2(args: argparse.Namespace) -> int:
     from acco.reports.compile import compile_to_disk
 
     sweep = load_sweep(args.sweep)
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("command line", "--jobs", "a positive number of processes", str(args.jobs))
     if not (Path(args.out) / "step1").is_dir():
         raise InputError(str(Path(args.out) / "step1"), "", "the results folder of Step 1 (run DfStackCutAndXform_mp_misc.py first)", "no such folder")
-    t = compile_to_disk(sweep, args.out, progress=not args.quiet, layers=not args.no_layers)
+    t = compile_to_disk(sweep, args.out, progress=not args.quiet, layers=not args.no_layers, jobs=args.jobs)
     d = Path(args.out) / "step2"
     print(f"step 2: {t.scenarios} scenarios, {t.range_rows} range rows, {t.layer_rows} layer rows -> {d}/")
     if len(t.missing):

@@ -42,8 +42,10 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from acco.cost.kernel import available as staircase_compiled
+from acco.reports.cuttext import cut_text, parse_cut_text
 from acco.reports.staircase import dominated_by_sorted, merge_keep, staircase
 
 Range = tuple["int | None", "int | None"]
@@ -619,11 +621,6 @@ PARETO_COLUMNS = GROUP_COLUMNS + (
 )
 
 
-def cut_text(cuts: Sequence[int]) -> str:
-    """A cut set as text: ids joined by '.', empty for none (as Step 2's `cuts` column)."""
-    return ".".join(str(c) for c in cuts)
-
-
 def option_text(o: tuple) -> str:
     """An option as text: `4x1/TT/energy` (tile_x x tile_y / H V caching / target)."""
     tx, ty, h, v, target = o
@@ -639,7 +636,7 @@ def groups_of(ranges: pd.DataFrame) -> list[tuple]:
     """The (hardware, workload, cuts, initial_dilation, batch) groups of a ranges table, sorted."""
     g = ranges[list(GROUP_COLUMNS)].drop_duplicates()
     keys = [tuple(r) for r in g.itertuples(index=False)]
-    return sorted(keys, key=lambda k: tuple(str(x) for x in k))
+    return sorted(keys, key=lambda k: tuple(parse_cut_text(x) if c == "cuts" else str(x) for c, x in zip(GROUP_COLUMNS, k)))
 
 
 def _group_rows(ranges: pd.DataFrame, key: tuple) -> pd.DataFrame:
@@ -698,6 +695,7 @@ def allocate(
     jobs: int | None = None,
     executor: "Executor | None" = None,
     on_pair: Callable[[tuple, pd.DataFrame], None] | None = None,
+    progress: bool = False,
 ) -> Allocation:
     """Run the exact Step-3 search on a Step-2 `ranges.csv` table, per group and view.
 
@@ -708,6 +706,7 @@ def allocate(
     `executor`: a process pool to run the (group, view) searches in instead (whatever the table's size).
     `on_pair((hardware, workload), pareto rows)`: called as soon as a hardware × workload's searches are
     all done (Step 3 starts its Pareto figures then, while other pairs are still searched).
+    `progress`: a progress bar over the (group, view) searches.
     """
     if "cuts" in ranges.columns:
         ranges = ranges.assign(cuts=ranges["cuts"].fillna("").astype(str))
@@ -722,7 +721,14 @@ def allocate(
         for view in views:
             work.append((key, rows, view, cut_max, th, None if forced is None else forced.get(key), pareto))
     jobs = min(jobs or os.cpu_count() or 1, len(work))
-    watch = _PairWatch(work, on_pair) if on_pair is not None else None
+    pair_watch = _PairWatch(work, on_pair) if on_pair is not None else None
+    bar = tqdm(total=len(work), desc="step 3 search", unit="group x view", disable=not progress, leave=False)
+
+    def watch(i: int, part: tuple) -> None:
+        bar.update()
+        if pair_watch is not None:
+            pair_watch(i, part)
+
     if executor is not None and len(work) > 1:
         parts = _largest_first(executor, work, watch)
     elif jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
@@ -734,8 +740,8 @@ def allocate(
         parts = []
         for i, w in enumerate(work):
             parts.append(_group_view(w))
-            if watch is not None:
-                watch(i, parts[-1])
+            watch(i, parts[-1])
+    bar.close()
     for a, b, c, d in parts:  # in (group, view) order whatever the number of processes
         s_rows += a
         r_rows += b

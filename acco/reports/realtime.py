@@ -318,7 +318,7 @@ def plot_realtime(report: RealTimeReport, directory: str | Path) -> list[Path]:
             ax.axhline(w[0] + b.act_budget_mib, color="tab:red", ls="--", lw=1, label="weights + activation budget")
         ax.set_xticks(steps, ["warm-up"] + [f"step {i}" for i in range(1, 8)], fontsize=7)
         ax.set_ylabel("on-chip memory (MiB)")
-        ax.set_title(f"{key[1]}: memory over the first time steps (cuts: {cut_text(s.choice.cuts) or 'none'})", fontsize=9)
+        ax.set_title(f"{key[1]}: memory over the first time steps (cuts after layers {', '.join(map(str, s.choice.cuts)) or 'none'})", fontsize=9)
         ax.legend(fontsize=7)
         p = d / f"realtime_memory_{name}.png"
         fig.savefig(p, dpi=120)

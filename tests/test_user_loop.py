@@ -1,0 +1,121 @@
+"""The user's loop end to end: a copied hardware file of a new name, a sweep outside inputs/sweeps/, the
+whole pipeline in one call, every table read back with plain pandas, an edit and a rerun, the figures."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from acco import exitcodes
+from acco.cli import main
+from acco.pipeline import open_study, run_study
+
+ROOT = Path(__file__).resolve().parent.parent
+WL_NAME = "stftCNN_fixed_unrolling_oxoy_025_1x"
+CUT_COLUMNS = ("cuts", "cut_set")
+CUT_RE = re.compile(r"^\[(\d+(,\d+)*)?\]$")
+
+SWEEP = f"""# a user's sweep, outside inputs/sweeps/
+hardware: [Meta_halfA_DF]
+workloads: [{WL_NAME}]
+tile_x: [4, 16]
+tile_y: [1, 4]
+caching: [[true, true]]
+cut_max: 2
+targets: [energy]
+step3: {{clock_mhz: 18, hop_ms: 10}}
+"""
+
+
+def check_round_trip(path: Path) -> pd.DataFrame:
+    """Read one CSV with plain `pandas.read_csv` and check it against its own text: nothing merged or
+    changed, cut sets are text, integer columns stay integers (empty where open)."""
+    df = pd.read_csv(path)
+    text = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(df.columns) == list(text.columns) and len(df) == len(text), path
+    for c in df.columns:
+        t, v = text[c], df[c]
+        empty = (t == "").to_numpy()
+        assert (v.isna().to_numpy() == empty).all(), f"{path.name}:{c}: NaN where the text is not empty"
+        assert t[~empty].nunique() == v[~empty].nunique(), f"{path.name}:{c}: distinct values merged on reading"
+        if c in CUT_COLUMNS:
+            assert v.dtype == object and t.map(CUT_RE.match).all(), f"{path.name}:{c}: cut sets not as [a,b] text"
+        if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+            nums = v[~empty].to_numpy(dtype=float)
+            assert np.array_equal(nums, t[~empty].astype(float).to_numpy()), f"{path.name}:{c}: values changed"
+            if len(nums) and np.all(nums == np.round(nums)) and c.endswith(("_cc", "_pJ", "_x", "_y", "_before", "_after", "_bits", "_bytes", "id", "rows")):
+                assert not t[~empty].str.contains(r"[.eE]").any(), f"{path.name}:{c}: integers written as floats"
+        elif v.dtype == object:
+            assert (v[~empty].astype(str) == t[~empty]).all(), f"{path.name}:{c}: text changed on reading"
+    return df
+
+
+def _project(tmp: Path) -> tuple[Path, Path]:
+    """A user project: Meta_prototype_DF copied as Meta_halfA_DF with half the activation buffer, naming
+    its workload family; the sweep in a folder of its own."""
+    (tmp / "inputs/hardware").mkdir(parents=True)
+    shutil.copytree(ROOT / "inputs/workloads/Meta_prototype", tmp / "inputs/workloads/Meta_prototype")
+    hw = tmp / "inputs/hardware/Meta_halfA_DF.yaml"
+    hw.write_text((ROOT / "inputs/hardware/Meta_prototype_DF.yaml").read_text() + "workload_family: Meta_prototype\n")
+    sweep = tmp / "studies/half/sweep.yaml"
+    sweep.parent.mkdir(parents=True)
+    sweep.write_text(SWEEP)
+    return hw, sweep
+
+
+def test_the_user_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    hw, sweep = _project(tmp_path)
+    out = tmp_path / "out"
+    monkeypatch.chdir(ROOT)
+    study = run_study(sweep, out, jobs=1)
+    assert study.exit_code == exitcodes.OK
+    said = capfd.readouterr().out
+    assert "on-chip threshold: 1 MiB" in said and "Meta_halfA_DF" in said and "--threshold hardware" in said
+
+    # every table of the run reads back as written
+    tables = sorted(out.glob("step[23]/*.csv"))
+    assert {p.name for p in tables} >= {"ranges.csv", "strategies.csv", "strategy_ranges.csv", "best.csv", "pareto.csv",
+                                        "baselines.csv", "baseline_ratios.csv", "realtime.csv"}
+    for p in tables:
+        check_round_trip(p)
+    best = study.step3["best"]
+    assert len(best) and best["cut_set"].map(CUT_RE.match).all()
+    assert len(study.figures) >= 4 and all(f.stat().st_size > 0 for f in study.figures)
+    assert study.step3["baseline_ratios"]["paper_ratio"].notna().any()  # a paper workload: the claims beside
+
+    # the same run opened again, without running anything
+    again = open_study(out)
+    pd.testing.assert_frame_equal(again.step3["best"], best)
+
+    # edit an energy value (DRAM read cost x2) and rerun: the tables follow the edit
+    text = hw.read_text()
+    dram = text.index("name: dram")
+    r_cost = re.compile(r"r_cost: ([0-9.]+)").search(text, dram)
+    assert r_cost is not None
+    hw.write_text(text[:r_cost.start(1)] + str(2 * float(r_cost.group(1))) + text[r_cost.end(1):])
+    after = run_study(sweep, out, jobs=1)
+    assert after.exit_code == exitcodes.OK
+    e0 = best.set_index(["view", "metric"])["energy_pJ"]
+    e1 = after.step3["best"].set_index(["view", "metric"])["energy_pJ"]
+    assert (e1.loc[e0.index] > e0).all()
+
+
+def test_acco_run_stops_on_bad_input(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "inputs/sweeps/bad.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("hardware: [Nope_DF]\nworkloads: [x]\ntile_x: [1]\ntile_y: [1]\n")
+    code = main(["run", "--sweep", str(bad), "--out", str(tmp_path / "o"), "--jobs", "1", "--quiet"])
+    captured = capfd.readouterr()
+    assert code == exitcodes.BAD_INPUT
+    assert "stopped: Step 1 exited with code 2" in captured.err and "Step 2" not in captured.out
+    assert not (tmp_path / "o/step2").exists()
+
+
+def test_acco_run_rejects_bad_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--jobs", "0"]) == exitcodes.BAD_INPUT
+    assert "--jobs" in capsys.readouterr().err
