@@ -45,7 +45,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from acco.cost.kernel import available as staircase_compiled
-from acco.reports.cuttext import cut_text, parse_cut_text
+from acco.reports.cuttext import cut_text
 from acco.reports.staircase import dominated_by_sorted, merge_keep, staircase
 
 Range = tuple["int | None", "int | None"]
@@ -636,7 +636,7 @@ def groups_of(ranges: pd.DataFrame) -> list[tuple]:
     """The (hardware, workload, cuts, initial_dilation, batch) groups of a ranges table, sorted."""
     g = ranges[list(GROUP_COLUMNS)].drop_duplicates()
     keys = [tuple(r) for r in g.itertuples(index=False)]
-    return sorted(keys, key=lambda k: tuple(parse_cut_text(x) if c == "cuts" else str(x) for c, x in zip(GROUP_COLUMNS, k)))
+    return sorted(keys, key=lambda k: tuple(str(x) for x in k))
 
 
 def _group_rows(ranges: pd.DataFrame, key: tuple) -> pd.DataFrame:

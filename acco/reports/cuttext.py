@@ -16,8 +16,11 @@ def cut_text(cuts: Sequence[int]) -> str:
 
 
 def parse_cut_text(text: object) -> tuple[int, ...]:
-    """The ids of a cut-set text written by `cut_text`; ValueError naming the text otherwise."""
-    s = str(text).strip()
+    """The ids of a cut-set text written by `cut_text` (or by older tables: `1.3`, empty for none);
+    ValueError naming the text otherwise."""
+    s = "" if text is None or text != text else str(text).strip()  # None / NaN: no cuts
+    if s == "" or s.replace(".", "").isdigit():  # the older dotted form
+        return tuple(int(c) for c in s.split(".")) if s else ()
     if not (s.startswith("[") and s.endswith("]")):
         raise ValueError(f"expected a cut set such as [1,3] or [], got {text!r}")
     body = s[1:-1].strip()
