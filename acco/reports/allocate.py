@@ -749,7 +749,7 @@ def allocate(
         p_rows += d
     return Allocation(
         pd.DataFrame(s_rows, columns=list(STRATEGY_COLUMNS)),
-        pd.DataFrame(r_rows, columns=list(RANGE_PICK_COLUMNS)),
+        pd.DataFrame(r_rows, columns=list(RANGE_PICK_COLUMNS)).astype({"cut_before": "Int64", "cut_after": "Int64"}),
         pd.DataFrame(b_rows, columns=list(STRATEGY_COLUMNS)),
         pd.DataFrame(p_rows, columns=list(PARETO_COLUMNS)),
     )
