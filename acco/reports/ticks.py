@@ -33,14 +33,14 @@ def log_ticks(lo: float, hi: float, max_ticks: int = MAX_TICKS) -> list[float]:
         if len(cand) > max_ticks and subs == (1,):
             step = math.ceil(len(cand) / max_ticks)
             return cand[::step]
-    # less than a decade and no round value inside: values evenly spaced in log space, rounded to 2 digits
-    vals = np.geomspace(lo, hi, 4)[1:-1] if hi / lo > 1.05 else np.array([math.sqrt(lo * hi)])
-    out: list[float] = []
-    for v in vals:
-        r = float(f"{v:.2g}")
-        if lo <= r <= hi and r not in out:
-            out.append(r)
-    return out
+    # less than a decade and no round value inside: values evenly spaced in log space, rounded to the
+    # fewest significant digits that keep them inside and apart
+    vals = np.geomspace(lo, hi, 4)[1:-1]
+    for digits in range(2, 8):
+        out = sorted({float(f"{v:.{digits}g}") for v in vals})
+        if len(out) == len(vals) and all(lo <= r <= hi for r in out):
+            return out
+    return [float(v) for v in vals]
 
 
 def plain_log_axis(ax, axis: str = "x", max_ticks: int = MAX_TICKS) -> None:  # type: ignore[no-untyped-def]
