@@ -63,7 +63,10 @@ def _project(tmp: Path) -> tuple[Path, Path]:
     (tmp / "inputs/hardware").mkdir(parents=True)
     shutil.copytree(ROOT / "inputs/workloads/Meta_prototype", tmp / "inputs/workloads/Meta_prototype")
     hw = tmp / "inputs/hardware/Meta_halfA_DF.yaml"
-    hw.write_text((ROOT / "inputs/hardware/Meta_prototype_DF.yaml").read_text() + "workload_family: Meta_prototype\n")
+    text = (ROOT / "inputs/hardware/Meta_prototype_DF.yaml").read_text()
+    buf = text.index("name: sram_1MB_A")
+    text = text[:buf] + text[buf:].replace("size: 8388608", "size: 4194304", 1)  # the activation buffer halved
+    hw.write_text(text + "workload_family: Meta_prototype\n")
     sweep = tmp / "studies/half/sweep.yaml"
     sweep.parent.mkdir(parents=True)
     sweep.write_text(SWEEP)
@@ -77,7 +80,9 @@ def test_the_user_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: p
     study = run_study(sweep, out, jobs=1)
     assert study.exit_code == exitcodes.OK
     said = capfd.readouterr().out
-    assert "on-chip threshold: 1 MiB" in said and "Meta_halfA_DF" in said and "--threshold hardware" in said
+    # the constant threshold is said out loud, beside the hardware's own (halved) buffer and how to use it
+    assert "on-chip threshold: 1 MiB, from the default" in said
+    assert "Meta_halfA_DF 0.5 MiB" in said and "--threshold hardware" in said
 
     # every table of the run reads back as written
     tables = sorted(out.glob("step[23]/*.csv"))
@@ -107,6 +112,16 @@ def test_the_user_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: p
     assert (e1.loc[e0.index] > e0).all()
 
 
+def test_threshold_from_the_hardware_is_said_per_hardware() -> None:
+    from acco.dse.sweep import load_sweep
+    from acco.reports.threshold import threshold_note, threshold_origin
+
+    sweep = load_sweep(ROOT / "inputs/sweeps/default.yaml")
+    note = threshold_note({"Meta_prototype_DF": 1.0}, threshold_origin(None, True, sweep), sweep)
+    assert note == "on-chip threshold: each hardware's activation buffer (Meta_prototype_DF 1 MiB), from --threshold hardware"
+    assert "inputs/sweeps/default.yaml step3.threshold_mib; the hardware's own activation buffer (Meta_prototype_DF 1 MiB)" in threshold_note(1.0, threshold_origin(None, False, sweep), sweep)
+
+
 def test_acco_run_stops_on_bad_input(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "inputs/sweeps/bad.yaml"
     bad.parent.mkdir(parents=True)
@@ -121,3 +136,61 @@ def test_acco_run_stops_on_bad_input(tmp_path: Path, capfd: pytest.CaptureFixtur
 def test_acco_run_rejects_bad_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--jobs", "0"]) == exitcodes.BAD_INPUT
     assert "--jobs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("codes,want,ran", [
+    ((0, 0, 0), exitcodes.OK, 3),
+    ((1, 1, 0), exitcodes.SCENARIOS_FAILED, 3),  # failed scenarios: the later steps still run
+    ((3, 0, 0), exitcodes.ENVIRONMENT, 1),
+    ((0, 2, 0), exitcodes.BAD_INPUT, 2),
+    ((0, 0, 130), exitcodes.INTERRUPTED, 3),
+    ((143, 0, 0), exitcodes.TERMINATED, 1),
+])
+def test_driver_exit_code_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+                                 codes: tuple, want: int, ran: int) -> None:
+    """Each step's code: 0 and 1 go on (1 says what the later steps lack), anything else stops the run."""
+    import acco.pipeline as pipeline
+
+    log = tmp_path / "ran.txt"
+    for (_, script), code in zip(pipeline.STEPS, codes):
+        (tmp_path / script).write_text(f"import sys\nopen({str(log)!r}, 'a').write('x')\nsys.exit({code})\n")
+    monkeypatch.setattr(pipeline, "script_path", lambda name: tmp_path / name)
+    assert pipeline.run_pipeline("s.yaml", str(tmp_path / "o"), jobs=1) == want
+    assert log.read_text() == "x" * ran
+    err = capfd.readouterr().err
+    if codes[0] == 1:
+        assert "Steps 2 and 3 go on without them" in err
+    if want not in (exitcodes.OK, exitcodes.SCENARIOS_FAILED):
+        assert f"exited with code {want}" in err and "later steps not run" in err
+
+
+def test_jobs_reach_every_step() -> None:
+    from acco.pipeline import step_arguments
+
+    for args in step_arguments("s.yaml", "o", 1, step1=["--force"], step3=["--no-plots"]):
+        assert args[args.index("--jobs") + 1] == "1" and args[:4] == ["--sweep", "s.yaml", "--out", "o"]
+
+
+def test_step2_refuses_bad_jobs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from acco.dse.cli import step2_main
+
+    assert step2_main(["--sweep", str(ROOT / "inputs/sweeps/default.yaml"), "--out", str(tmp_path), "--jobs", "0"]) == 2
+    assert "--jobs: expected a positive number" in capsys.readouterr().err
+
+
+def test_run_sh_is_the_acco_run_command() -> None:
+    import subprocess
+
+    p = subprocess.run([str(ROOT / "run.sh"), "--help"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "--jobs N" in p.stdout and "--sweep FILE" in p.stdout
+
+
+def test_example_runs(tmp_path: Path) -> None:
+    """examples/run_study.py, as the README shows it."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, str(ROOT / "examples/run_study.py"), "--out", str(tmp_path / "ex")],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert "cut_set" in p.stdout and "range rows" in p.stdout and (tmp_path / "ex/step3/best.csv").is_file()
