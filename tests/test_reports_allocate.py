@@ -1,4 +1,4 @@
-"""Step 3's exact cross-sub-stack search against brute force over the Cartesian product, a hand-worked case and spec §8.4."""
+"""Step 3's exact cross-sub-stack search against brute force over the Cartesian product, a hand-worked case and the original's Step 3 on one configuration."""
 
 from __future__ import annotations
 
@@ -255,7 +255,7 @@ def test_cut_sets_forced_and_limits():
 
 
 # ---------------------------------------------------------------------------------------------
-# spec acco.md §8.4: Meta_prototype, stftCNN-1x, tile 4x4, cut_max 0
+# the original's Step 3 run on one configuration (docs/references.md): Meta_prototype, stftCNN-1x, tile 4x4, cut_max 0
 
 
 def test_reference_single_configuration():

@@ -3,7 +3,7 @@
 A *strategy* is a cut set (forced cuts plus up to `cut_max` extra cuts) and, for each of its
 sub-stack ranges, one *option* = (tile_x, tile_y, h_cache, v_cache, target), i.e. one Step-1
 scenario of the same hardware × workload (× explicit cuts × dilation × batch). Its cost is the sum
-over its ranges of the Step-2 readings; the original's **on-chip rule** (spec acco.md §1.3):
+over its ranges of the Step-2 readings; the original's **on-chip rule** (docs/references.md):
 when the ranges' summed peak activation footprint is below a threshold (1 MiB, strict <), the
 DRAM off-load and reload deltas are subtracted from both energy and latency. Two views:
 ``total`` (kind=total rows, total footprint) and ``real-time`` (tile_y = 1 options only,
@@ -56,7 +56,7 @@ OPTION_COLUMNS = ("tile_x", "tile_y", "h_cache", "v_cache", "target")
 VIEWS = ("total", "real-time")
 METRICS = ("energy", "latency", "edp")
 MIB_BITS = 8 * 2**20  # bits per MiB
-DEFAULT_THRESHOLD_MIB = 1.0  # the original's activation global buffer (spec acco.md §1.3)
+DEFAULT_THRESHOLD_MIB = 1.0  # the original's activation global buffer (docs/references.md)
 _CHUNK = 512
 
 

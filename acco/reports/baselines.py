@@ -34,7 +34,7 @@ import pandas as pd
 from acco.reports.allocate import MIB_BITS, Allocation
 
 BASELINES = ("layer_by_layer", "spatial_df", "fixed_causal", "single_stack")
-#: the paper's headline claims (spec acco.md §9): ratio baseline / ACCO, and its wording
+#: the paper's headline claims (docs/references.md, "The paper"): ratio baseline / ACCO, and its wording
 PAPER_CLAIMS: dict[tuple[str, str], tuple[float, str]] = {
     ("fixed_causal", "edp"): (8.4, "8.4x better EDP than the fixed dilated causal structure"),
     ("single_stack", "edp"): (1.2, "~20% better than the best single-stack DF schedule (metric not stated)"),
