@@ -1,7 +1,7 @@
 """Step 3 of the ACCO pipeline: best whole-network strategies, Pareto front, baselines and plots (see docs/pipeline.md).
 
     python explore_pickle_hierarchy_cache_allocation.py [--sweep inputs/sweeps/default.yaml] [--out outputs]
-        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto] [--jobs N]
+        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto] [--jobs N] [--quiet]
         [--clock-mhz F (--hop-ms T | --frame-rate-hz R) [--act-budget-mib X] [--weight-budget-mib X]]
 
 Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) and writes OUT/step3/.
@@ -224,7 +224,8 @@ def run(args: argparse.Namespace) -> int:
                       f"{budget.deadline_cc:,.0f} cycles):")
                 print(rt.summary[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
         if plots and pool is None:
-            files += [f for fn, a in later for f in fn(*a, out)]
+            files += [f for fn, a in tqdm(later, desc="step 3 figures", unit="figure job", disable=args.quiet, leave=False)
+                      for f in fn(*a, out)]
         for fut in tqdm(figures, desc="step 3 figures", unit="figure job", disable=args.quiet, leave=False):
             files += fut.result()
     finally:
