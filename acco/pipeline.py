@@ -137,6 +137,8 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     s1.add_argument("--force", action="store_true", help="recompute scenarios that already have a result")
     s1.add_argument("--mapper-cache", default=None, metavar="DIR|off", help="mapper search cache (default OUT/.mapper-cache)")
     s1.add_argument("--no-baselines", action="store_true", help="no baselines (Steps 1 and 3)")
+    s1.add_argument("--executor", choices=("process", "dask"), default=None, help="Step 1's executor (default process)")
+    s1.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
     s3 = p.add_argument_group("Step 3 options")
     th = s3.add_mutually_exclusive_group()
     th.add_argument("--threshold-mib", type=float, default=None, metavar="X", help="on-chip rule threshold (MiB)")
@@ -150,8 +152,9 @@ def add_run_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
 def cmd_run(args: argparse.Namespace) -> int:
     """The `acco run` handler: split the options between the steps and run them."""
     step1 = (["--force"] if args.force else []) + (["--no-baselines"] if args.no_baselines else [])
-    if args.mapper_cache is not None:
-        step1 += ["--mapper-cache", args.mapper_cache]
+    for flag, value in (("--mapper-cache", args.mapper_cache), ("--executor", args.executor), ("--scheduler", args.scheduler)):
+        if value is not None:
+            step1 += [flag, value]
     step3 = [f for f, on in (("--no-baselines", args.no_baselines), ("--no-plots", args.no_plots),
                              ("--no-pareto", args.no_pareto)) if on]
     if args.threshold_mib is not None:

@@ -194,3 +194,16 @@ def test_example_runs(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     assert "cut_set" in p.stdout and "range rows" in p.stdout and (tmp_path / "ex/step3/best.csv").is_file()
+
+
+def test_acco_run_splits_the_options_between_the_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    import acco.pipeline as pipeline
+
+    seen = {}
+    monkeypatch.setattr(pipeline, "run_pipeline", lambda *a: seen.setdefault("args", a) and 0)
+    main(["run", "--sweep", "s.yaml", "--out", "o", "--jobs", "2", "--force", "--executor", "dask", "--scheduler", "h:1",
+          "--threshold", "hardware", "--no-plots", "--no-baselines"])
+    sweep, out, jobs, quiet, step1, step3 = seen["args"]
+    assert (sweep, out, jobs, quiet) == ("s.yaml", "o", 2, False)
+    assert step1 == ["--force", "--no-baselines", "--executor", "dask", "--scheduler", "h:1"]
+    assert step3 == ["--no-baselines", "--no-plots", "--threshold", "hardware"]
