@@ -16,7 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Mapping, Sequence
 
 import pandas as pd
 
@@ -164,13 +164,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(args.sweep, args.out, args.jobs, args.quiet, step1, step3)
 
 
+class Tables(Mapping[str, pd.DataFrame]):
+    """The CSV tables of one step folder by name (`ranges`, `best`, ...), each read with a plain
+    `pandas.read_csv` on first use (the per-layer table of a large run is big)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._paths = {p.stem: p for p in sorted(folder.glob("*.csv"))}
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            if name not in self._paths:
+                raise KeyError(f"{name}: no {name}.csv in {self.folder} (tables: {', '.join(self._paths) or 'none'})")
+            self._read[name] = pd.read_csv(self._paths[name])
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 @dataclass
 class Study:
     """The tables and figures of a finished run: `step2['ranges']`, `step3['best']`, ... and the PNG paths."""
 
     out: Path
-    step2: dict[str, pd.DataFrame] = field(default_factory=dict)
-    step3: dict[str, pd.DataFrame] = field(default_factory=dict)
+    step2: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    step3: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     figures: list[Path] = field(default_factory=list)
     exit_code: int = exitcodes.OK
 
@@ -182,9 +205,8 @@ def open_study(out: str | os.PathLike[str], exit_code: int = exitcodes.OK) -> St
         from acco.io.errors import InputError
 
         raise InputError(str(d / "step2"), "", "the tables of a finished run (acco run --out DIR writes them)", "no such folder")
-    tables = {step: {p.stem: pd.read_csv(p) for p in sorted((d / step).glob("*.csv"))} for step in ("step2", "step3")}
     figures = sorted((d / "step3").glob("*.png"))
-    return Study(d, tables["step2"], tables["step3"], figures, exit_code)
+    return Study(d, Tables(d / "step2"), Tables(d / "step3"), figures, exit_code)
 
 
 def run_study(sweep: str | os.PathLike[str], out: str | os.PathLike[str], jobs: int | None = None,
@@ -201,4 +223,4 @@ def run_study(sweep: str | os.PathLike[str], out: str | os.PathLike[str], jobs: 
     return open_study(out, code)
 
 
-__all__ = ["STEPS", "add_run_parser", "cmd_run", "Study", "open_study", "run_pipeline", "run_study", "step_arguments"]
+__all__ = ["STEPS", "add_run_parser", "cmd_run", "Study", "Tables", "open_study", "run_pipeline", "run_study", "step_arguments"]
