@@ -1,7 +1,7 @@
 """Step 3 of the ACCO pipeline: best whole-network strategies, Pareto front, baselines and plots (see docs/pipeline.md).
 
     python explore_pickle_hierarchy_cache_allocation.py [--sweep inputs/sweeps/default.yaml] [--out outputs]
-        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto] [--jobs N]
+        [--threshold-mib X | --threshold hardware] [--no-baselines] [--no-plots] [--no-pareto] [--jobs N] [--quiet]
         [--clock-mhz F (--hop-ms T | --frame-rate-hz R) [--act-budget-mib X] [--weight-budget-mib X]]
 
 Reads OUT/step2/ranges.csv (and OUT/step2/layer_energy.csv when present) after checking that Step 2 made
@@ -16,6 +16,8 @@ import sys
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Sequence
+
+from tqdm import tqdm
 
 from acco.dse.cli import common_args, guarded
 from acco.io.errors import InputError
@@ -42,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
                    help="use Step-2 tables that lack some scenarios (refused otherwise); the outputs then say so")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes for the baselines and the per-group searches (default: the CPUs; results do not depend on it)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     rt = p.add_argument_group("real-time budgets (default: the sweep's step3 keys; docs/pipeline.md)")
     rt.add_argument("--clock-mhz", type=float, default=None, metavar="F", help="accelerator clock (MHz)")
     per = rt.add_mutually_exclusive_group()
@@ -129,12 +132,13 @@ def _forced(ranges: Any, sweep: Any) -> dict[tuple, list]:
     """Forced cut sets per Step-3 group, from the hardware and workload files (the weight-overflow passes)."""
     from acco.dse.sweep import hardware_name, workload_name
     from acco.reports.allocate import forced_cut_sets, groups_of
+    from acco.reports.cuttext import parse_cut_text
 
     paths = {(hardware_name(h), workload_name(w)): (h, sweep.workload_path(h, w)) for h in sweep.hardware for w in sweep.workloads}
     out = {}
     for key in groups_of(ranges):
         if (key[0], key[1]) in paths:
-            explicit = [int(c) for c in str(key[2]).split(".") if c]
+            explicit = list(parse_cut_text(key[2]))
             out[key] = forced_cut_sets(*paths[key[0], key[1]], explicit)
     return out
 
@@ -178,6 +182,9 @@ def _run_staged(args: argparse.Namespace, sweep: Any, ranges: Any, step2: Path, 
     from acco.stopping import worker_pool
 
     th = _thresholds(args, sweep)
+    from acco.reports.threshold import threshold_note, threshold_origin
+
+    print(threshold_note(th, threshold_origin(args.threshold_mib, args.threshold == "hardware", sweep), sweep))
     budget = _budget(args, sweep)
     if args.jobs is not None and args.jobs < 1:
         raise InputError("command line", "--jobs", "a number of processes >= 1", str(args.jobs))
@@ -199,12 +206,13 @@ def _run_staged(args: argparse.Namespace, sweep: Any, ranges: Any, step2: Path, 
             def on_pair(pair: tuple, front: Any) -> None:
                 figures.extend(pool.submit(fn, *a, out) for fn, a in figure_jobs(front=front))  # type: ignore[union-attr]
 
-        alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool, on_pair=on_pair)
+        alloc = allocate(ranges, sweep.cut_max, th, forced, pareto=not args.no_pareto, jobs=jobs, executor=pool, on_pair=on_pair,
+                         progress=not args.quiet)
         ratios = costs = None
         if baselines is not None:
             from acco.reports.baselines import ratio_table
 
-            costs = {key: f() for key, f in baselines.items()}
+            costs = {key: f() for key, f in tqdm(baselines.items(), desc="step 3 baselines", unit="pair", disable=args.quiet, leave=False)}
             ratios = ratio_table(alloc, costs)
         if plots:  # the rest of the figures, submitted before the tables are written
             from acco.reports.plots import best_picks, figure_jobs
@@ -237,8 +245,9 @@ def _run_staged(args: argparse.Namespace, sweep: Any, ranges: Any, step2: Path, 
                       f"{budget.deadline_cc:,.0f} cycles):")
                 print(rt.summary[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
         if plots and pool is None:
-            files += [f for fn, a in later for f in fn(*a, out)]
-        for fut in figures:
+            files += [f for fn, a in tqdm(later, desc="step 3 figures", unit="figure job", disable=args.quiet, leave=False)
+                      for f in fn(*a, out)]
+        for fut in tqdm(figures, desc="step 3 figures", unit="figure job", disable=args.quiet, leave=False):
             files += fut.result()
     finally:
         if pool is not None:

@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_stack_parser(sub)
     from acco.reports.realtime_cli import add_realtime_parser
     add_realtime_parser(sub)
+    from acco.pipeline import add_run_parser
+    add_run_parser(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Footprint oracle: reproduce the original ACCO cache logs bit-exactly.
 
-Checks (1) every line of shared/reference/acco_cache_logs_public.csv.gz (seldnet_oxoy_M and
+Checks (1) every line of tests/data/causal_acco_cache_logs_public.csv.gz (seldnet_oxoy_M and
 stftCNN-1x, 70 tiles x 3 kinds x all ranges) and (2) the shipped `*_cache.log` files of the
 original repository mirror (byte-identical; includes stftCNN-16x), and prints `N/N exact`.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import os
 import subprocess
 import sys
 import time
@@ -24,10 +25,9 @@ from acco.causal.cachelog import log_line, log_texts  # noqa: E402
 from acco.causal.frames import CausalSettings, footprint_frames, substacks  # noqa: E402
 from acco.io import load_workload  # noqa: E402
 
-CSV = Path("/work/shared/reference/acco_cache_logs_public.csv.gz")
-if not CSV.exists():
-    CSV = ROOT / "tests" / "data" / "causal_acco_cache_logs_public.csv.gz"
-MIRROR = Path("/work/.mirror/KULeuven-MICAS+ACCO/repo")
+CSV = ROOT / "tests" / "data" / "causal_acco_cache_logs_public.csv.gz"
+#: the git folder of a clone of the original (KULeuven-MICAS/ACCO): ACCO_ORIGINAL_GIT, else a clone beside this repository
+MIRROR = Path(os.environ.get("ACCO_ORIGINAL_GIT", str(ROOT.parent / "ACCO" / ".git")))
 LOGDIR = "result_pickle_files_misc_camready_cache"
 WORKLOADS = ("seldnet_oxoy_M", "stftCNN_fixed_unrolling_oxoy_025_1x", "stftCNN_fixed_unrolling_oxoy_025_16x")
 TX = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)

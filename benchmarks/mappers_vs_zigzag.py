@@ -68,11 +68,9 @@ LOMA_ENERGY_TOLERANCE = 0.005  # relative, ACCO vs ZigZag at the same lpf limit
 
 
 def default_reference_dir() -> Path:
-    """ZigZag reference inputs: ``shared/reference/zigzag`` beside the repository."""
-    for cand in (REPO.parent / "shared" / "reference" / "zigzag", Path("/work/shared/reference/zigzag")):
-        if cand.is_dir():
-            return cand
-    return REPO.parent / "shared" / "reference" / "zigzag"
+    """ZigZag's example inputs (hardware/, mapping/, workload/): ACCO_ZIGZAG_INPUTS, else the `zigzag/inputs`
+    folder of a clone of KULeuven-MICAS/zigzag beside this repository."""
+    return Path(os.environ.get("ACCO_ZIGZAG_INPUTS", str(REPO.parent / "zigzag" / "zigzag" / "inputs")))
 
 
 # --------------------------------------------------------------------------------------------- util

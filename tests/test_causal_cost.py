@@ -1,4 +1,4 @@
-"""Streaming costs: the cost anchor of the original tool (spec acco.md §2, §8.2-8.3)."""
+"""Streaming costs: the cost anchor of the original tool (docs/causal.md, docs/references.md)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ def test_zigzag_files_run_through_layer(capsys):
                  "--mapping", str(ZZ / "mapping" / "tpu_like.yaml"), "--layer", "0", "--json"])
     assert code == 0
     d = json.loads(capsys.readouterr().out)
-    # ZigZag 3.9.1 LOMA lpf 6 finds 68,294,568.7 pJ on this layer (spec cost-model.md §13)
+    # ZigZag 3.9.1 LOMA lpf 6 finds 68,294,568.7 pJ on this layer (docs/references.md)
     assert abs(d["energy_total_pJ"] - 68_294_568.736) < 1e-3
     assert d["search"]["orderings"] == 720
 

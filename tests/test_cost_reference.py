@@ -1,13 +1,13 @@
 """The per-layer model against reference numbers.
 
-- spec model-versions.md cases A, B, C: ACCO's own (2022-era ZigZag) cost model run on
+- cases A, B, C (docs/references.md): ACCO's own (2022-era ZigZag) cost model run on
   Meta_prototype_DF with a fixed temporal mapping; every access count, the energy and the
   latency terms were measured by running the original code side by side. We match them exactly
   (tolerance 1e-9 relative: float summation order only).
 - case D (tests/data/stride2_fractional_*.yaml): a stride-2 conv with a fractional spatial OX/OY,
   measured by running the original's CostModelEvaluation on that mapping (where ZigZag 3.9.1
   differs: docs/mappers_vs_zigzag.md, "LOMA vs ZigZag 3.9.1 outliers").
-- spec cost-model.md §5.7: ZigZag 3.9.1 on its tpu_like example (energy and access counts;
+- ZigZag 3.9.1's worked example (docs/references.md): ZigZag 3.9.1 on its tpu_like example (energy and access counts;
   ACCO's latency model differs from 3.9.1's by design, see model-versions.md).
 """
 

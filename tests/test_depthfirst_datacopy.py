@@ -1,4 +1,4 @@
-"""Data-copy actions and copy layers (spec defines.md §8 T14)."""
+"""Data-copy actions and copy layers (hand check T14, docs/references.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FSRCNN on Meta_prototype_DF, LOMA lpf 6: the DeFiNES reference figures (spec defines.md §5.1, §8 T17).
+"""FSRCNN on Meta_prototype_DF, LOMA lpf 6: the DeFiNES reference figures (hand check T17, docs/references.md).
 
 Full-network runs: marked `slow` (select with `-m slow`). Energy = sum of energy_total, latency =
 sum of latency_total1 over all layers and copy layers; both must be within 1 % of the reference.

@@ -1,4 +1,4 @@
-"""Depth-first geometry: input extents, full sizes, tile back-propagation, grids (spec defines.md §8 T1-T10)."""
+"""Depth-first geometry: input extents, full sizes, tile back-propagation, grids (hand checks T1-T10, docs/references.md)."""
 
 from __future__ import annotations
 

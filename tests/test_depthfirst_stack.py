@@ -1,4 +1,4 @@
-"""Stack-level depth-first results: copy totals, MAC conservation, cuts, errors, CLI (spec §8 T12, T15, T16)."""
+"""Stack-level depth-first results: copy totals, MAC conservation, cuts, errors, CLI (hand checks T12, T15, T16, docs/references.md)."""
 
 from __future__ import annotations
 

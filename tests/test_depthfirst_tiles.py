@@ -1,4 +1,4 @@
-"""Tile types, counts, cache sizes and memory-level choice (spec defines.md §8 T4, T10, T11, T13)."""
+"""Tile types, counts, cache sizes and memory-level choice (hand checks T4, T10, T11, T13, docs/references.md)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ DATA = Path(__file__).resolve().parent / "data"
 HW_DIR = ROOT / "inputs" / "hardware"
 WL_DIR = ROOT / "inputs" / "workloads"
 
-#: array sizes of the original ACCO accelerators (shared/reference/original_inputs/acco_hw_dump.txt)
+#: array sizes of the original ACCO accelerators (as printed by running the original code)
 KNOWN_MACS = {
     "Meta_prototype_DF": 1024,
     "Edge_TPU_like_DF": 1024,

@@ -166,7 +166,7 @@ def test_temporal_orderings():
 
 
 def test_tpu_like_conv_energy_through_the_reader():
-    """spec cost-model.md §5.7 through the ZigZag files: the same layer and the same 68 294 568.736 pJ."""
+    """ZigZag 3.9.1's worked example (docs/references.md) through the ZigZag files: the same layer and the same 68 294 568.736 pJ."""
     acc = load_zigzag_hardware(HW["tpu_like"])
     layer = load_zigzag_workload(CONV, MAPPING["tpu_like"], acc).layer(0)
     ref = load_workload(DATA / "zigzag_conv_k64_c64_56x56.yaml").layer(0)

@@ -37,7 +37,7 @@ def test_permutations_are_all_distinct_orderings(ms):
 
 
 def test_lpf_merging():
-    # 56 = 2*2*2*7 -> 4*2*7 -> 8*7 -> 56 (spec cost-model.md §8.3)
+    # 56 = 2*2*2*7 -> 4*2*7 -> 8*7 -> 56 (docs/references.md)
     assert sorted(p for _, p in lpf_list({"OX": 56}, 3)) == [2, 4, 7]
     assert sorted(p for _, p in lpf_list({"OX": 56}, 2)) == [7, 8]
     assert lpf_list({"OX": 56}, 1) == [("OX", 56)]
@@ -49,7 +49,7 @@ def test_lpf_merging():
 
 
 def test_loma_finds_the_original_optimum_case_a(meta, stft):
-    """ACCO's LOMA (lpf 6, energy) picks this mapping for stftCNN layer 4 (spec model-versions.md case A)."""
+    """ACCO's LOMA (lpf 6, energy) picks this mapping for stftCNN layer 4 (case A, docs/references.md)."""
     r = loma(stft.layer(4), meta, LomaConfig(6, "energy"))
     assert r.orderings == 720
     assert r.cost.energy_total == pytest.approx(8_271_168.64, rel=1e-9)

@@ -1,7 +1,7 @@
 """Pipeline Steps 1 and 2: sweep validation, scenario runs, result files, tables, interruptions.
 
 The whole-network anchor (Meta_prototype_DF, stftCNN-1x, tile 4x4, fully cached, LOMA lpf 6) is
-the original ACCO's Step-1 + Step-2 output for that configuration (spec acco.md §8.2-8.3, measured
+the original ACCO's Step-1 + Step-2 output for that configuration (docs/references.md, measured
 by running the original code): energy target 42,011,407 pJ / 198,939 cc in total, warm-up row
 37,795,767 / 165,096, stable row 1,405,206 / 11,281; latency target 42,637,444 / 198,074.
 """
@@ -104,7 +104,7 @@ def test_anchor_through_steps_1_and_2(tmp_path: Path) -> None:
     assert got[("latency", "total")] == (42_637_444, 198_074)
     # whole network: no DRAM hand-over at either end
     assert (r[["offload_energy_pJ", "reload_energy_pJ", "offload_latency_cc", "reload_latency_cc"]] == 0).all().all()
-    # the original's cache log (spec acco.md §7): total peak 1,765,312 bits, weights 2,342,016 bits
+    # the original's cache log: total peak 1,765,312 bits, weights 2,342,016 bits
     assert int(r.loc[("energy", "total"), "peak_activation_bits"]) == 1_765_312
     assert int(r.loc[("energy", "stable"), "peak_activation_bits"]) == 455_360
     assert int(r.loc[("energy", "total"), "weight_bits"]) == 2_342_016

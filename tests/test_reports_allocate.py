@@ -1,4 +1,4 @@
-"""Step 3's exact cross-sub-stack search against brute force over the Cartesian product, a hand-worked case and spec §8.4."""
+"""Step 3's exact cross-sub-stack search against brute force over the Cartesian product, a hand-worked case and the original's Step 3 on one configuration."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from acco.reports.cuttext import parse_cut_text
 from acco.reports.allocate import (
     MIB_BITS,
     allocate,
@@ -123,7 +124,7 @@ def _ours(alloc, view, options):
     s = alloc.strategies[alloc.strategies["view"] == view]
     got = {}
     for r in s.itertuples():
-        cs = tuple(int(x) for x in r.cut_set.split(".")) if r.cut_set else ()
+        cs = parse_cut_text(r.cut_set)
         opts = tuple(options.index(_parse_opt(x.split(":", 1)[1])) for x in r.strategy.split(";"))
         e, lat = int(r.energy_pJ), int(r.latency_cc)
         p = round(r.peak_MiB * MIB_BITS)
@@ -157,7 +158,7 @@ def test_exact_search_equals_brute_force(seed):
         p = alloc.pareto[alloc.pareto["view"] == view]
         ours = sorted(
             (int(r.energy_pJ), int(r.latency_cc), round(r.peak_MiB * MIB_BITS),
-             tuple(int(x) for x in r.cut_set.split(".")) if r.cut_set else (),
+             parse_cut_text(r.cut_set),
              tuple(options.index(_parse_opt(x.split(":", 1)[1])) for x in r.strategy.split(";")), bool(r.onchip_rule))
             for r in p.itertuples()
         )
@@ -214,25 +215,25 @@ def test_hand_worked_case():
     """
     alloc = allocate(_hand(), cut_max=1, threshold_mib=1.0, views=("total",))
     s = alloc.strategies.set_index(["cut_set", "metric"])
-    assert tuple(s.loc[("", "energy"), ["energy_pJ", "latency_cc"]]) == (90, 120)
-    assert tuple(s.loc[("", "latency"), ["energy_pJ", "latency_cc"]]) == (100, 100)
-    assert tuple(s.loc[("", "edp"), ["energy_pJ", "latency_cc", "edp"]]) == (100, 100, 10000)
+    assert tuple(s.loc[("[]", "energy"), ["energy_pJ", "latency_cc"]]) == (90, 120)
+    assert tuple(s.loc[("[]", "latency"), ["energy_pJ", "latency_cc"]]) == (100, 100)
+    assert tuple(s.loc[("[]", "edp"), ["energy_pJ", "latency_cc", "edp"]]) == (100, 100, 10000)
     # the rule flips the energy winner from BB (77, over the threshold) to AA (65)
-    assert s.loc[("0", "energy"), "strategy"] == "None-0:1x1/TT/energy;0-None:1x1/TT/energy"
-    assert tuple(s.loc[("0", "energy"), ["energy_pJ", "latency_cc", "onchip_rule"]]) == (65, 60, True)
-    assert s.loc[("0", "energy"), "peak_MiB"] == 10 / 16
-    assert s.loc[("0", "latency"), "strategy"] == "None-0:1x1/TT/energy;0-None:2x1/TT/energy"
-    assert tuple(s.loc[("0", "latency"), ["energy_pJ", "latency_cc"]]) == (70, 54)
-    assert tuple(s.loc[("0", "edp"), ["energy_pJ", "latency_cc", "edp"]]) == (70, 54, 3780)
-    assert tuple(s.loc[("1", "edp"), ["energy_pJ", "latency_cc"]]) == (160, 160)
+    assert s.loc[("[0]", "energy"), "strategy"] == "None-0:1x1/TT/energy;0-None:1x1/TT/energy"
+    assert tuple(s.loc[("[0]", "energy"), ["energy_pJ", "latency_cc", "onchip_rule"]]) == (65, 60, True)
+    assert s.loc[("[0]", "energy"), "peak_MiB"] == 10 / 16
+    assert s.loc[("[0]", "latency"), "strategy"] == "None-0:1x1/TT/energy;0-None:2x1/TT/energy"
+    assert tuple(s.loc[("[0]", "latency"), ["energy_pJ", "latency_cc"]]) == (70, 54)
+    assert tuple(s.loc[("[0]", "edp"), ["energy_pJ", "latency_cc", "edp"]]) == (70, 54, 3780)
+    assert tuple(s.loc[("[1]", "edp"), ["energy_pJ", "latency_cc"]]) == (160, 160)
     best = alloc.best.set_index("metric")
-    assert best.loc["energy", "cut_set"] == "0" and best.loc["energy", "energy_pJ"] == 65
+    assert best.loc["energy", "cut_set"] == "[0]" and best.loc["energy", "energy_pJ"] == 65
     assert best.loc["latency", "latency_cc"] == 54 and best.loc["edp", "edp"] == 3780
     # a threshold of 0 switches the rule off
     off = allocate(_hand(), cut_max=1, threshold_mib=0.0, views=("total",)).strategies.set_index(["cut_set", "metric"])
-    assert off.loc[("0", "energy"), "strategy"] == "None-0:2x1/TT/energy;0-None:2x1/TT/energy"
-    assert tuple(off.loc[("0", "energy"), ["energy_pJ", "latency_cc", "onchip_rule"]]) == (77, 70, False)
-    assert tuple(off.loc[("0", "edp"), ["energy_pJ", "latency_cc", "edp"]]) == (82, 60, 4920)
+    assert off.loc[("[0]", "energy"), "strategy"] == "None-0:2x1/TT/energy;0-None:2x1/TT/energy"
+    assert tuple(off.loc[("[0]", "energy"), ["energy_pJ", "latency_cc", "onchip_rule"]]) == (77, 70, False)
+    assert tuple(off.loc[("[0]", "edp"), ["energy_pJ", "latency_cc", "edp"]]) == (82, 60, 4920)
     # Pareto front (true E, L, MiB): AA, AB, whole-network A (least memory of the single stacks) and cut {1}
     # (2/16 MiB); whole-network B (90, 120, 13/16) is dominated by AB (70, 54, 13/16)
     p = alloc.pareto
@@ -254,7 +255,7 @@ def test_cut_sets_forced_and_limits():
 
 
 # ---------------------------------------------------------------------------------------------
-# spec acco.md §8.4: Meta_prototype, stftCNN-1x, tile 4x4, cut_max 0
+# the original's Step 3 run on one configuration (docs/references.md): Meta_prototype, stftCNN-1x, tile 4x4, cut_max 0
 
 
 def test_reference_single_configuration():

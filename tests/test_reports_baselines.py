@@ -85,16 +85,17 @@ def test_layer_by_layer_and_spatial_df_are_windows_times_one_run(cache):
 def test_ratio_table_and_single_stack():
     def row(cb, ca, e, lat, tx):
         return dict(
-            scenario_id=f"s{tx}", hardware="HW", workload="WL", cuts="", initial_dilation=-1, batch=1, target="energy", tile_x=tx,
+            scenario_id=f"s{tx}", hardware="HW", workload=wl, cuts="", initial_dilation=-1, batch=1, target="energy", tile_x=tx,
             tile_y=1, h_cache=True, v_cache=True, cut_before=cb, cut_after=ca, kind="total", energy_pJ=e, latency_cc=lat,
             offload_energy_pJ=0, offload_latency_cc=0, reload_energy_pJ=0, reload_latency_cc=0, peak_activation_bits=0,
         )
 
+    wl = "seldnet_oxoy_M"  # one of the paper's workloads: its claims beside the ratios
     df = pd.DataFrame([row(None, None, 100, 10, 1), row(None, None, 90, 12, 2), row(None, 0, 30, 4, 1), row(0, None, 30, 4, 1)])
     for c in ("cut_before", "cut_after"):
         df[c] = df[c].astype("Int64")
     alloc = allocate(df, cut_max=1, views=("total",))
-    costs = {("HW", "WL"): [BaselineCost("fixed_causal", "total", 840, 10, "x"), BaselineCost("spatial_df", "total", 600, 50, "y")]}
+    costs = {("HW", wl): [BaselineCost("fixed_causal", "total", 840, 10, "x"), BaselineCost("spatial_df", "total", 600, 50, "y")]}
     t = ratio_table(alloc, costs).set_index(["baseline", "metric"])
     assert t.loc[("single_stack", "energy"), "baseline_value"] == 90  # best whole-network option
     assert t.loc[("single_stack", "edp"), "ratio"] == pytest.approx(1000 / 480)
@@ -102,3 +103,7 @@ def test_ratio_table_and_single_stack():
     assert t.loc[("fixed_causal", "edp"), "paper_ratio"] == 8.4
     assert t.loc[("spatial_df", "latency"), "ratio"] == pytest.approx(50 / 8)
     assert t.loc[("spatial_df", "energy"), "paper_ratio"] == 37.0
+    # another network: the same ratios, no claim of the paper beside them
+    other = ratio_table(allocate(df.assign(workload="WL"), cut_max=1, views=("total",)), {("HW", "WL"): costs[("HW", wl)]})
+    assert other["paper_ratio"].isna().all() and (other["paper_claim"] == "").all()
+    assert list(other["ratio"]) == list(t["ratio"])

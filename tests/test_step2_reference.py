@@ -6,7 +6,7 @@ The reference logs in tests/data/acco_step2_reference/ were produced by running 
 (benchmarks/peers/acco_original_runner.py; how and with which versions: PROVENANCE.md there).
 They cover sub-stacks that start or end mid-network, so the DRAM off-load and reload deltas
 are exercised. Every field must be equal (tolerance 0: the original truncates to int, so do we).
-The original skips ranges whose tile is at least twice the range's output (spec acco.md §1.3);
+The original skips ranges whose tile is at least twice the range's output (docs/references.md);
 ours computes them too, so only the ranges in the reference are compared.
 """
 

@@ -1,6 +1,6 @@
 """Writer of the original tool's cache logs: `{tx}_{ty}_{H}_{V}_{warmup|stable|total}_cache.log`.
 
-One line per cut range, in the exploration order, with 8 comma-separated fields (spec acco.md §7):
+One line per cut range, in the exploration order, with 8 comma-separated fields (docs/references.md):
 ``cut_before,cut_after,tile_x,tile_y,peak_f_bits,weight_bits,peak_f_MiB,weight_MiB`` where the MiB
 fields are Python float reprs of bits / 8 / 1024 / 1024 and None is written as ``None``.
 """

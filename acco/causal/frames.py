@@ -2,7 +2,7 @@
 
 Tiles are visited row by row along time (Y). The **warm-up** is the first tile row (no V-cache yet,
 weights fetched from DRAM by the first tile), **stable** is a later row (steady state per new row of
-time steps) and **total** is the whole sequence (spec acco.md §2, §7).
+time steps) and **total** is the whole sequence (docs/causal.md).
 
 Footprints (peak on-chip activation bits: live feature maps + H- and V-caches, and weight bits)
 follow the original's cache logs: warm-up = max over the tiles with y0 = 0, stable = max over the

@@ -3,7 +3,7 @@
 A range ``(cut_before, cut_after)`` holds the layers after `cut_before` up to `cut_after`
 (None = network start / end). Ranges come from the forced cuts (explicit + weight-overflow) plus
 every combination of up to `cut_max` extra cut points, in the original's first-seen order
-(spec acco.md §2): ``(None,None), (None,0), (0,None), (None,1), (1,None), ..., (0,1), (0,2), ...``.
+(docs/causal.md): ``(None,None), (None,0), (0,None), (None,1), (1,None), ..., (0,1), (0,2), ...``.
 """
 
 from __future__ import annotations

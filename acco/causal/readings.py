@@ -1,7 +1,7 @@
 """Step-2 readings of a costed sub-stack: energy, latency and the DRAM off-load / reload deltas.
 
 For a set of tiles (a tile row, or all tiles) the original's Step 2 (`extract_substack_readings`,
-spec acco.md §1.2) walks the sub-stack's entries in topological order, each layer preceded by its
+docs/references.md, Step 2) walks the sub-stack's entries in topological order, each layer preceded by its
 data-copy layer, and gives eight integers per entry. Besides the cost (energy, `latency_total2`)
 it measures what a sub-stack boundary costs when the feature map goes through DRAM, so that Step 3
 can drop it when all sub-stacks fit on chip together:

@@ -1,6 +1,6 @@
 """The causal ("TCN") transform: Y is time; time strides become dilations of the later layers.
 
-Walking the layers in topological order with a running factor D (spec acco.md §2): a layer whose
+Walking the layers in topological order with a running factor D (docs/causal.md): a layer whose
 Y relation is ``iy = s*oy + d*fy`` records D_in = D, gets ``iy = 1*oy + (d*D)*fy``, then D *= s
 and D_out = D. Layers without relations (element-wise adds) pass D through. The last layer of a
 (sub)stack then produces ``OY_orig * D_final`` rows (one per time step) and every other size is

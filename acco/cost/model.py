@@ -2,7 +2,7 @@
 
 Energy uses the fractional spatial mapping, latency the integer one (ACCO/ZigZag convention).
 The latency model is ACCO's (2022-era ZigZag): ideal temporal cycles + combined port stalls +
-one-time on-loading + off-loading, see spec model-versions.md for how it differs from
+one-time on-loading + off-loading, see docs/references.md for how it differs from
 ZigZag 3.9.1.
 """
 

@@ -3,8 +3,7 @@
 For every layer operand and memory level this derives, from the spatial and temporal mapping,
 the tile sizes held per instance, the partial-sum flags, and for each of the four directions
 (tl, fh, fl, th) the amount moved per period, the period, the period count and the
-"instantaneous" window. It follows the per-layer model of ACCO's ZigZag (spec cost-model.md
-§4–§5, model-versions.md), including its index conventions, so the numbers match the original.
+"instantaneous" window. It follows the per-layer model of ACCO's ZigZag (docs/references.md), including its index conventions, so the numbers match the original.
 """
 
 from __future__ import annotations

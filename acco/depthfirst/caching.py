@@ -1,7 +1,7 @@
 """Where caches and weights live: live-activation peaks, cache sizes, memory-level choice per tile.
 
 For one tile shape and position class (first column? first row?) `determine_caching` propagates
-the tile twice (DeFiNES' `determine_caching_for_tilesize`, spec defines.md §3.1): once with every
+the tile twice (DeFiNES' `determine_caching_for_tilesize`, docs/depthfirst.md): once with every
 cache in use (giving the cache amounts) and once as the mode really runs (giving the live
 activations), then picks the lowest shared I/O level that fits the live activations plus the
 H-caches (H level) plus the V-caches (V level), and the lowest weight level that fits all stack
@@ -95,7 +95,7 @@ class TileCaching:
 def cache_in_bits(
     a: Backprop, tg: StackGraph, full: StackGraph
 ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
-    """(H, V, corner) cache bits held at every consumer input (spec §2.6)."""
+    """(H, V, corner) cache bits held at every consumer input (docs/depthfirst.md)."""
     h_bits: dict[tuple[int, str], int] = {}
     v_bits: dict[tuple[int, str], int] = {}
     c_bits: dict[tuple[int, str], int] = {}
@@ -138,7 +138,7 @@ def _lowest(acc: Accelerator, bits: int, i_op: str = "I1", o_op: str = "O", minu
 def determine_caching(
     g: StackGraph, acc: Accelerator, cfg: DfConfig, tile_x: int, tile_y: int, first_x: bool, first_y: bool
 ) -> TileCaching:
-    """Cache levels, weight level and cache amounts for one tile class (spec §3.1)."""
+    """Cache levels, weight level and cache amounts for one tile class (docs/depthfirst.md)."""
     mode_h, mode_v_flag = cfg.horizontal_caching, cfg.vertical_caching
     a = backpropagate(g, tile_x, tile_y, not first_x, True, not first_y, True)
     b_v = not first_y and (mode_v_flag if cfg.vertical_needs_horizontal else (mode_v_flag and mode_h))

@@ -1,7 +1,7 @@
 """Costing a depth-first schedule: layer-tiles -> tile types -> stacks -> network.
 
 For every tile type the stack is walked in topological order (DeFiNES' `run_for_tilesize`,
-spec defines.md §3.2-3.3): each layer gets the lowest input and output levels that fit its tile,
+docs/depthfirst.md): each layer gets the lowest input and output levels that fit its tile,
 the pending data copies (stack input from DRAM, outputs to where the next layer reads them, cache
 reads, cache writes of the previous layer) form a copy layer before it, and the layer itself is
 mapped on the accelerator truncated at those levels (weights from DRAM only in the first tile).
@@ -413,7 +413,8 @@ def check_stack(stack_graph: StackGraph, acc: Accelerator, cfg: DfConfig) -> DfC
             raise InputError(
                 CLI_SOURCE, name,
                 f"a tile no larger than the output of the stack ending at layer {stack_graph.output_id} ({ox}x{oy})",
-                str(val),
+                f"{val} (--clip-tile clips the tile to that output; a time-series network such as stftCNN "
+                "is costed as a stream with --causal, where the output keeps its full size)",
             )
         cfg = replace(cfg, tile_x=min(cfg.tile_x, ox), tile_y=min(cfg.tile_y, oy))
     w = stack_weight_bits(stack_graph)

@@ -1,6 +1,6 @@
 """Depth-first settings: one frozen, validated config (tile, caching flags, cuts, mapper, reference quirks).
 
-Every quirk of the reference code that changes numbers (spec defines.md §9) is one named flag;
+Every quirk of the reference code that changes numbers (docs/depthfirst.md, "Quirks") is one named flag;
 the defaults reproduce the reference (DeFiNES / ACCO) numbers, setting a flag to its other value
 gives the corrected model.
 """

@@ -1,4 +1,4 @@
-"""Data-copy actions between memory levels and the "copy layers" that bundle them (spec defines.md §3.3).
+"""Data-copy actions between memory levels and the "copy layers" that bundle them (docs/depthfirst.md).
 
 An action moves `bits` from (operand, level) to (operand, level) along the hierarchy: straight up
 or down one operand's chain, or, across operands, up to their lowest shared level and down again.

@@ -4,7 +4,7 @@ A `StackGraph` is a (sub)network: its nodes (layers and input nodes) at full fea
 in topological order, with producer -> consumer edges. `backpropagate` walks it backwards from
 the output node, giving every node the output tile it must produce for one output tile of the
 last layer, and the halo ("overlap") every consumer shares with its left / upper neighbour.
-It follows DeFiNES' `backpropagate_tilesize` step by step (spec defines.md §2.3), including the
+It follows DeFiNES' `backpropagate_tilesize` step by step (docs/depthfirst.md), including the
 "lag" bookkeeping that unions the halos of several consumers of one producer.
 """
 
@@ -24,7 +24,7 @@ SPATIAL = ("OX", "OY")
 
 
 def input_extent(stride: int, dilation: int, kernel: int, tile: int) -> int:
-    """Input extent I(T) of a partially relevant dim ``i = S*o + D*f`` for an output extent T (spec (E))."""
+    """Input extent I(T) of a partially relevant dim ``i = S*o + D*f`` for an output extent T: S*(T-1) + D*(F-1) + 1."""
     return pr_extent(stride, tile, dilation, kernel)
 
 
@@ -344,7 +344,7 @@ def _set_xy(cur: list[int], px: str, py: str, u: list[int]) -> list[int]:
 
 
 def full_sizes(g: StackGraph) -> dict[int, tuple[int, int]]:
-    """Full (OX, OY) of every node, recomputed backwards from the output node's own size (spec §2.1)."""
+    """Full (OX, OY) of every node, recomputed backwards from the output node's own size (docs/depthfirst.md)."""
     return dict(backpropagate(g, None, None).sizes)
 
 

@@ -2,7 +2,7 @@
 
 Cuts are "after layer id". Weight-overflow cuts pack undividable units (a residual block stays
 whole) greedily into the top on-chip weight memory, forwards or (ACCO) from the last layer
-backwards (spec defines.md §1.3, acco.md §3/§7.4). Every stack reads its input from DRAM and
+backwards (docs/depthfirst.md, docs/causal.md). Every stack reads its input from DRAM and
 writes its output to DRAM; a stack's input is a stand-in input node carrying the producer's id.
 """
 

@@ -107,6 +107,6 @@ def chain(
 
 
 def resize_workload(wl: Workload) -> Workload:
-    """The workload with every node's OX/OY recomputed backwards from the output (spec §2.1)."""
+    """The workload with every node's OX/OY recomputed backwards from the output (docs/depthfirst.md)."""
     g = with_full_sizes(graph_of(wl))
     return Workload(wl.name, tuple(g.nodes[n.id] for n in wl.nodes))

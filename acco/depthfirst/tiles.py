@@ -1,7 +1,7 @@
 """Tile enumeration, cache-level harmonisation across tiles, and tile types with their counts.
 
 Tiles are visited row by row (y outer, x inner), the leftover tile first in each axis. A first
-pass fixes what must agree between tiles (spec defines.md §3.1): the H-cache a tile writes is the
+pass fixes what must agree between tiles (docs/depthfirst.md): the H-cache a tile writes is the
 one its right neighbour reads, the V-cache level is common to all rows, the weight level is the
 highest over all tiles. The second pass gives every tile its key (DeFiNES' `run_for_tilesize`
 arguments); equal keys form one tile type that is costed once and counted.

@@ -130,6 +130,8 @@ def step2_parser() -> argparse.ArgumentParser:
     )
     common_args(p)
     p.add_argument("--no-layers", action="store_true", help="skip the per-layer table (layers.csv), the large one")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="processes reading the results (default: the CPUs; the tables do not depend on it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -142,12 +144,14 @@ def run_step2(args: argparse.Namespace) -> int:
     from acco.provenance import STEP1, check_step1, command
 
     sweep = load_sweep(args.sweep)
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("command line", "--jobs", "a positive number of processes", str(args.jobs))
     if not (Path(args.out) / "step1").is_dir():
         raise InputError(str(Path(args.out) / "step1"), "", f"the results folder of Step 1 (run {command(STEP1, sweep, args.out)} first)", "no such folder")
     record, lacking, total = step1_inputs(sweep, args.out)
     check_step1(sweep, args.out, record, lacking, total)
     d = Path(args.out) / "step2"
-    t = write_step2(sweep, args.out, record, progress=not args.quiet, layers=not args.no_layers)
+    t = write_step2(sweep, args.out, record, progress=not args.quiet, layers=not args.no_layers, jobs=args.jobs)
     print(f"step 2: {t.scenarios} scenarios, {t.range_rows} range rows, {t.layer_rows} layer rows -> {d}/")
     if len(t.missing):
         print(f"  {len(t.missing)} scenarios have no result (see {d}/missing.csv):", file=sys.stderr)
@@ -173,7 +177,9 @@ def step1_inputs(sweep: Any, out: str) -> tuple[dict, int, int]:
     return sweep_record(sweep, scenarios), lacking, len(scenarios)
 
 
-def write_step2(sweep: Any, out: str, record: dict, progress: bool = True, layers: bool = True) -> Any:
+def write_step2(
+    sweep: Any, out: str, record: dict, progress: bool = True, layers: bool = True, jobs: int | None = None
+) -> Any:
     """Step 2's tables and provenance record, written into a staging folder swapped in for OUT/step2/ when
     complete (an error or a signal leaves the old tables as they were)."""
     from pathlib import Path
@@ -183,7 +189,7 @@ def write_step2(sweep: Any, out: str, record: dict, progress: bool = True, layer
     from acco.reports.compile import compile_to_disk
 
     with staged_folder(Path(out) / "step2") as d:
-        t = compile_to_disk(sweep, out, progress=progress, layers=layers, dest=d)
+        t = compile_to_disk(sweep, out, progress=progress, layers=layers, jobs=jobs, dest=d)
         stamp_step2(d, record, t.scenarios, t.results_digest, len(t.missing), len(t.failures))
     return t
 

@@ -3,9 +3,8 @@
 A sweep names hardware and workloads and lists tile sizes, caching modes, explicit cuts, `cut_max`,
 initial dilations, the batch, the per-layer optimisation targets, the mapper and the seed. Hardware
 may be given by name (`Meta_prototype_DF` → `inputs/hardware/Meta_prototype_DF.yaml`) or path;
-a workload by name is looked up per hardware family (`inputs/workloads/Meta_prototype/<name>.yaml`,
-the family being the hardware name without `_DF`), or given as a path: absolute, or relative to the
-project folder (the one holding `inputs/`; the sweep file is expected in `inputs/sweeps/`).
+a workload by name is looked up per hardware family (`inputs/workloads/Meta_prototype/<name>.yaml`),
+or given as a path. How names and relative paths resolve, wherever the sweep file lives: acco.dse.locate.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acco.dse import locate
 from acco.io.errors import InputError
 from acco.io.yamlfile import Field, read_yaml
 
@@ -80,11 +80,11 @@ class Sweep:
     mapper: MapperSettings = field(default_factory=MapperSettings)
     seed: int = 0
     step3: Step3Settings = field(default_factory=Step3Settings)
-    inputs_root: str = "inputs"
+    project: str = "."  # the folder names and relative paths resolve against (acco.dse.locate)
 
     def workload_path(self, hw_path: str, workload: str) -> str:
         """The workload file of `workload` for the hardware at `hw_path` (name → family folder, or a path)."""
-        return _workload_path(self.inputs_root, hw_path, workload)
+        return locate.workload_path(self.project, hw_path, workload)
 
 
 def hardware_name(hw_path: str) -> str:
@@ -95,26 +95,6 @@ def hardware_name(hw_path: str) -> str:
 def workload_name(wl: str) -> str:
     """A workload's name: its file stem when given as a path."""
     return Path(wl).stem if wl.endswith((".yaml", ".yml")) else wl
-
-
-def _is_path(text: str) -> bool:
-    return "/" in text or text.endswith((".yaml", ".yml"))
-
-
-def _rel(root: str, text: str) -> str:
-    """A path of the sweep: absolute as is, relative from the project folder (the one holding `inputs/`)."""
-    p = Path(text)
-    if p.is_absolute():
-        return str(p)
-    return os.path.relpath(Path(root).parent / p)
-
-
-def _workload_path(root: str, hw_path: str, workload: str) -> str:
-    if _is_path(workload):
-        return _rel(root, workload)
-    family = hardware_name(hw_path)
-    family = family[: -len("_DF")] if family.endswith("_DF") else family
-    return os.path.relpath(Path(root) / "workloads" / family / f"{workload}.yaml")
 
 
 def _bool_pair(f: Field) -> tuple[bool, bool]:
@@ -147,16 +127,16 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
         raise InputError(path, "", "an existing sweep file", "no such file")
     root_f = Field.root(path, read_yaml(path))
     root_f.mapping("a sweep (a mapping with hardware, workloads, tile_x, tile_y, ...)", _KEYS_REQUIRED, _KEYS_OPTIONAL)
-    inputs_root = str(Path(path).resolve().parent.parent)
+    project = locate.project_folder(path)
     name = root_f.child("name").text("a sweep name") if not root_f.child("name").missing else Path(path).stem
 
     hw_f = root_f.child("hardware").seq("a non-empty list of hardware names or files", 1)
     hardware = []
     for e in hw_f.elements():
         text = e.text("a hardware name (e.g. Meta_prototype_DF) or a hardware file path")
-        p = _rel(inputs_root, text) if _is_path(text) else os.path.relpath(Path(inputs_root) / "hardware" / f"{text}.yaml")
+        p = locate.hardware_path(project, text)
         if not os.path.isfile(p):
-            raise e.error(f"an existing hardware (looked for {p})")
+            raise e.error(f"an existing hardware (looked for {p}; {locate.hardware_hint(project, text)})")
         hardware.append(p)
     if len(set(hardware)) != len(hardware):
         raise hw_f.error("distinct hardware entries")
@@ -166,9 +146,10 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
     for e in wl_f.elements():
         text = e.text("a workload name (e.g. stftCNN_fixed_unrolling_oxoy_025_1x) or a workload file path")
         for hw in hardware:
-            p = _workload_path(inputs_root, hw, text)
+            p = locate.workload_path(project, hw, text)
             if not os.path.isfile(p):
-                raise e.error(f"a workload that exists for hardware {hardware_name(hw)} (looked for {p})")
+                raise e.error(f"a workload that exists for hardware {hardware_name(hw)} "
+                              f"(looked for {p}; {locate.workload_hint(project, hw, text)})")
         workloads.append(text)
     if len(set(workloads)) != len(workloads):
         raise wl_f.error("distinct workload entries")
@@ -275,12 +256,12 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
         step3 = Step3Settings(**s3)
 
     if check_inputs:
-        _check_inputs(inputs_root, hardware, workloads, cut_fields)
+        _check_inputs(str(project), hardware, workloads, cut_fields)
 
     return Sweep(
         path=path, name=name, hardware=tuple(hardware), workloads=tuple(workloads), tile_x=tile_x,
         tile_y=tile_y, caching=caching, cuts=cuts, cut_max=cut_max, initial_dilation=dil, batch=batch,
-        targets=targets, mapper=mapper, seed=seed, step3=step3, inputs_root=os.path.relpath(inputs_root),
+        targets=targets, mapper=mapper, seed=seed, step3=step3, project=os.path.relpath(project),
     )
 
 
@@ -296,7 +277,7 @@ def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fiel
     accs = {hw: load_any_hardware(hw) for hw in hardware}
     for hw, acc in accs.items():
         for text in workloads:
-            wl_path = _workload_path(root, hw, text)
+            wl_path = locate.workload_path(root, hw, text)
             wl = load_workload(wl_path)
             for layer in wl.layers:
                 check_spatial_mapping(layer, acc, wl_path)

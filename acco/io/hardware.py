@@ -20,6 +20,8 @@ from acco.io.errors import show
 from acco.io.yamlfile import Field, one_of, read_yaml
 
 TOP_FIELDS = ("name", "operational_array", "memories")
+#: where a sweep finds this hardware's workloads by name (inputs/workloads/<family>/; default: the name without _DF)
+TOP_OPTIONAL = ("workload_family",)
 ARRAY_REQUIRED = ("dimensions", "unit_energy")
 ARRAY_OPTIONAL = ("unit_area",)
 MEMORY_REQUIRED = (
@@ -75,8 +77,10 @@ def load_hardware(path: str | os.PathLike[str]) -> Accelerator:
 
 def accelerator_from_yaml(doc: Field) -> Accelerator:
     """Validate an already-parsed hardware document and build the Accelerator."""
-    doc.mapping("a hardware description (a mapping with name, operational_array, memories)", TOP_FIELDS, (), _desc)
+    doc.mapping("a hardware description (a mapping with name, operational_array, memories)", TOP_FIELDS, TOP_OPTIONAL, _desc)
     name = doc.child("name").text(_DESCRIBE["name"])
+    if not doc.child("workload_family").missing:
+        doc.child("workload_family").text("a workload family (a folder name under inputs/workloads/)")
     array = _array(doc.child("operational_array"))
     mems = doc.child("memories").seq(_DESCRIBE["memories"], min_len=1)
     levels: list[MemoryLevel] = []

@@ -105,7 +105,11 @@ def read_yaml(path: str | os.PathLike[str], allow_duplicate_keys: bool = False) 
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(file, "", "a UTF-8 text file", f"undecodable bytes ({e.reason})") from None
+        hint = ""
+        if p.suffix.lower() == ".onnx" or p.read_bytes()[:1] == b"\x08":  # an ONNX protobuf opens with ir_version
+            hint = (f"; an ONNX model is converted to a workload file first: python -m acco import-onnx {file} "
+                    "--mapping MAP.yaml --time-axis H|W -o WL.yaml (docs/inputs.md)")
+        raise InputError(file, "", "a UTF-8 text file (a YAML input)", f"undecodable bytes ({e.reason}){hint}") from None
     except OSError as e:
         raise InputError(file, "", "a readable file", e.strerror or str(e)) from None
     try:

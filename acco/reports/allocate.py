@@ -3,7 +3,7 @@
 A *strategy* is a cut set (forced cuts plus up to `cut_max` extra cuts) and, for each of its
 sub-stack ranges, one *option* = (tile_x, tile_y, h_cache, v_cache, target), i.e. one Step-1
 scenario of the same hardware × workload (× explicit cuts × dilation × batch). Its cost is the sum
-over its ranges of the Step-2 readings; the original's **on-chip rule** (spec acco.md §1.3):
+over its ranges of the Step-2 readings; the original's **on-chip rule** (docs/references.md):
 when the ranges' summed peak activation footprint is below a threshold (1 MiB, strict <), the
 DRAM off-load and reload deltas are subtracted from both energy and latency. Two views:
 ``total`` (kind=total rows, total footprint) and ``real-time`` (tile_y = 1 options only,
@@ -42,8 +42,10 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from acco.cost.kernel import available as staircase_compiled
+from acco.reports.cuttext import cut_text
 from acco.reports.staircase import dominated_by_sorted, merge_keep, staircase
 
 Range = tuple["int | None", "int | None"]
@@ -54,7 +56,7 @@ OPTION_COLUMNS = ("tile_x", "tile_y", "h_cache", "v_cache", "target")
 VIEWS = ("total", "real-time")
 METRICS = ("energy", "latency", "edp")
 MIB_BITS = 8 * 2**20  # bits per MiB
-DEFAULT_THRESHOLD_MIB = 1.0  # the original's activation global buffer (spec acco.md §1.3)
+DEFAULT_THRESHOLD_MIB = 1.0  # the original's activation global buffer (docs/references.md)
 _CHUNK = 512
 
 
@@ -619,11 +621,6 @@ PARETO_COLUMNS = GROUP_COLUMNS + (
 )
 
 
-def cut_text(cuts: Sequence[int]) -> str:
-    """A cut set as text: ids joined by '.', empty for none (as Step 2's `cuts` column)."""
-    return ".".join(str(c) for c in cuts)
-
-
 def option_text(o: tuple) -> str:
     """An option as text: `4x1/TT/energy` (tile_x x tile_y / H V caching / target)."""
     tx, ty, h, v, target = o
@@ -698,6 +695,7 @@ def allocate(
     jobs: int | None = None,
     executor: "Executor | None" = None,
     on_pair: Callable[[tuple, pd.DataFrame], None] | None = None,
+    progress: bool = False,
 ) -> Allocation:
     """Run the exact Step-3 search on a Step-2 `ranges.csv` table, per group and view.
 
@@ -708,6 +706,7 @@ def allocate(
     `executor`: a process pool to run the (group, view) searches in instead (whatever the table's size).
     `on_pair((hardware, workload), pareto rows)`: called as soon as a hardware × workload's searches are
     all done (Step 3 starts its Pareto figures then, while other pairs are still searched).
+    `progress`: a progress bar over the (group, view) searches.
     """
     if "cuts" in ranges.columns:
         ranges = ranges.assign(cuts=ranges["cuts"].fillna("").astype(str))
@@ -722,7 +721,14 @@ def allocate(
         for view in views:
             work.append((key, rows, view, cut_max, th, None if forced is None else forced.get(key), pareto))
     jobs = min(jobs or os.cpu_count() or 1, len(work))
-    watch = _PairWatch(work, on_pair) if on_pair is not None else None
+    pair_watch = _PairWatch(work, on_pair) if on_pair is not None else None
+    bar = tqdm(total=len(work), desc="step 3 search", unit="group x view", disable=not progress, leave=False)
+
+    def watch(i: int, part: tuple) -> None:
+        bar.update()
+        if pair_watch is not None:
+            pair_watch(i, part)
+
     if executor is not None and len(work) > 1:
         parts = _largest_first(executor, work, watch)
     elif jobs > 1 and len(ranges) >= PARALLEL_ROWS:  # groups × views are independent: one process per CPU
@@ -734,8 +740,8 @@ def allocate(
         parts = []
         for i, w in enumerate(work):
             parts.append(_group_view(w))
-            if watch is not None:
-                watch(i, parts[-1])
+            watch(i, parts[-1])
+    bar.close()
     for a, b, c, d in parts:  # in (group, view) order whatever the number of processes
         s_rows += a
         r_rows += b
@@ -743,7 +749,7 @@ def allocate(
         p_rows += d
     return Allocation(
         pd.DataFrame(s_rows, columns=list(STRATEGY_COLUMNS)),
-        pd.DataFrame(r_rows, columns=list(RANGE_PICK_COLUMNS)),
+        pd.DataFrame(r_rows, columns=list(RANGE_PICK_COLUMNS)).astype({"cut_before": "Int64", "cut_after": "Int64"}),
         pd.DataFrame(b_rows, columns=list(STRATEGY_COLUMNS)),
         pd.DataFrame(p_rows, columns=list(PARETO_COLUMNS)),
     )

@@ -23,6 +23,7 @@ from acco.dse.result import ENTRY_KINDS, KINDS, Scenario, ScenarioResult
 from acco.dse.scenarios import expand
 from acco.dse.store import ResultFileError, gc_paused, iter_failures, load_result, load_result_bytes, result_digest, result_path
 from acco.dse.sweep import Sweep
+from acco.reports.cuttext import cut_text
 
 KEY_COLUMNS = (
     "scenario_id", "hardware", "workload", "target", "tile_x", "tile_y", "h_cache", "v_cache", "cuts",
@@ -54,7 +55,7 @@ class Tables:
 def _keys(sc: Scenario, cb: int | None, ca: int | None) -> tuple:
     return (
         sc.id, sc.hardware, sc.workload, sc.target, sc.tile_x, sc.tile_y, sc.h_cache, sc.v_cache,
-        ".".join(str(c) for c in sc.cuts), sc.initial_dilation, sc.batch, cb, ca,
+        cut_text(sc.cuts), sc.initial_dilation, sc.batch, cb, ca,
     )
 
 
@@ -374,7 +375,6 @@ def layer_energy_of(out: str | os.PathLike[str], picks: Iterable[tuple[str, int 
 def read_ranges(out: str | os.PathLike[str]) -> pd.DataFrame:
     """`out/step2/ranges.csv` with the key columns typed (open range ends as <NA>)."""
     df = pd.read_csv(Path(out) / "step2" / "ranges.csv", keep_default_na=True, dtype={"cuts": str})
-    df["cuts"] = df["cuts"].fillna("")
     for c in ("cut_before", "cut_after"):
         df[c] = df[c].astype("Int64")
     return df

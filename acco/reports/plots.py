@@ -13,6 +13,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from acco.reports.ticks import plain_log_axis
+
 METRIC_LABELS = {"energy_pJ": "energy (pJ)", "latency_cc": "latency (cycles)", "edp": "EDP (pJ·cycles)"}
 
 
@@ -47,7 +49,8 @@ def _fit(text: str, fig, fontsize: float = 9) -> str:
     """`text` wrapped to the figure's width (figures are saved without a tight bounding box, which would grow the canvas)."""
     import textwrap
 
-    return textwrap.fill(text, max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize))))
+    # ~0.62 em per character in the default font; half an inch spare for a title centred over an offset panel
+    return textwrap.fill(text, max(20, int((fig.get_figwidth() - 0.5) * 72 / (0.62 * fontsize))))
 
 
 def _whole(ranges: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +82,10 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
         xi = {x: k for k, x in enumerate(xs)}
         yi = {y: k for k, y in enumerate(ys)}
         fig, axes = plt.subplots(3, 1, figsize=(0.32 * step * len(modes) + 2.5, 9.5), squeeze=False)
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.07, top=0.91, hspace=0.62)
+        title = _fit(f"{hw} / {wl} / target {target}: whole network, total", fig)
+        w, h = fig.get_figwidth(), fig.get_figheight()
+        # room (inches) for the tile_y label, the colour bar's labels and the title above the caching labels
+        fig.subplots_adjust(left=0.7 / w, right=1 - 0.95 / w, bottom=0.07, top=1 - (0.55 + 0.17 * title.count("\n")) / h, hspace=0.62)
         mode_of = [modes.index((bool(h), bool(v))) for h, v in zip(g["h_cache"], g["v_cache"])]
         cols = [xi[x] + step * m for x, m in zip(g["tile_x"], mode_of)]
         rows = [yi[y] for y in g["tile_y"]]
@@ -102,7 +108,7 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
             # five plain labels (matplotlib's default log-scale labels are mathtext, slow to lay out)
             cb = fig.colorbar(im, ax=ax, pad=0.01, format="%.3g", ticks=np.geomspace(norm.vmin, norm.vmax, 5) if norm else None)
             cb.minorticks_off()
-        fig.suptitle(_fit(f"{hw} / {wl} / target {target}: whole network, total", fig), fontsize=9)
+        fig.suptitle(title, fontsize=9)
         files.append(_save(fig, Path(out) / f"heatmap_{_name(hw, wl, target)}.png"))
     return files
 
@@ -142,6 +148,7 @@ def warmup_stable(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
                 else:
                     ax.plot(x, piv[kind].to_numpy(float), ".", ms=3, label=kind)
             ax.set_yscale("log")
+            plain_log_axis(ax, "y")
             ax.set_ylabel(lab)
             if labelled:
                 ax.set_xticks(x, list(piv.index), rotation=90, fontsize=6)
@@ -173,7 +180,8 @@ def energy_breakdown(layer_energy: pd.DataFrame, picks: pd.DataFrame, out: str |
         cols = [c for c in cols if c in piv.columns]
         fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(piv) + 2), 4))
         w = fig.get_figwidth()
-        fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, top=0.9, bottom=0.13)
+        title = _fit(f"{hw} / {wl}: best {metric} strategy ({view}), energy per layer", fig)
+        fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, top=1 - (0.3 + 0.17 * title.count("\n")) / 4, bottom=0.13)
         bottom = np.zeros(len(piv))
         for c in cols:
             vals = piv[c].to_numpy(float)
@@ -182,7 +190,7 @@ def energy_breakdown(layer_energy: pd.DataFrame, picks: pd.DataFrame, out: str |
         ax.set_xlabel("layer")
         ax.set_ylabel("energy (pJ)")
         ax.legend(fontsize=7)
-        ax.set_title(_fit(f"{hw} / {wl}: best {metric} strategy ({view}), energy per layer", fig), fontsize=9)
+        ax.set_title(title, fontsize=9)
         files.append(_save(fig, Path(out) / f"energy_breakdown_{_name(hw, wl, view, metric)}.png"))
     return files
 
@@ -204,6 +212,8 @@ def pareto(front: pd.DataFrame, out: str | Path) -> list[Path]:
         fig.colorbar(sc, ax=ax, label="Σ peak activation (MiB)")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain_log_axis(ax, "x", 4)
+        plain_log_axis(ax, "y")
         ax.set_xlabel("latency (cycles)")
         ax.set_ylabel("energy (pJ)")
         ax.set_title(_fit(f"{hw} / {wl}: Pareto front ({view}), {len(g)} strategies", fig), fontsize=9)
@@ -227,14 +237,19 @@ def baseline_comparison(ratios: pd.DataFrame, out: str | Path) -> list[Path]:
             names = sorted(gv["baseline"].unique())
             metrics = ["energy", "latency", "edp"]
             x = np.arange(len(names))
+            drawn = False
             for k, m in enumerate(metrics):
                 gm = gv[gv["metric"] == m].set_index("baseline")
                 vals = [float(gm.loc[n, "ratio"]) if n in gm.index else np.nan for n in names]
                 ax.bar(x + (k - 1) * 0.27, vals, width=0.27, label=m)
                 claims = [float(gm.loc[n, "paper_ratio"]) if n in gm.index else np.nan for n in names]
-                ax.scatter(x + (k - 1) * 0.27, claims, marker="*", color="black", zorder=3, label="paper" if k == 0 else None)
+                if np.isfinite(claims).any():  # the paper's claims: only on the paper's workloads
+                    ax.scatter(x + (k - 1) * 0.27, claims, marker="*", color="black", zorder=3,
+                               label="paper" if not drawn else None)
+                    drawn = True
             ax.axhline(1.0, color="grey", lw=0.8)
             ax.set_yscale("log")
+            plain_log_axis(ax, "y")
             ax.set_xticks(x, names, rotation=20, fontsize=7)
             ax.set_ylabel("baseline / ACCO")
             ax.set_title(f"{view}", fontsize=9)

@@ -277,6 +277,9 @@ def plot_realtime(report: RealTimeReport, directory: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from acco.reports.plots import _fit
+    from acco.reports.ticks import plain_log_axis
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     out = []
@@ -297,6 +300,8 @@ def plot_realtime(report: RealTimeReport, directory: str | Path) -> list[Path]:
                        zorder=3, label=f"chosen: {a.best.choice.energy / 1e6:.3g} µJ/step")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain_log_axis(ax, "x", 5)
+        plain_log_axis(ax, "y")
         ax.set_xlabel("achievable frame rate (new time steps per second)")
         ax.set_ylabel("energy per time step (µJ)")
         ax.set_title(f"{key[1]} on {key[0]}: real-time frontier", fontsize=9)
@@ -318,7 +323,8 @@ def plot_realtime(report: RealTimeReport, directory: str | Path) -> list[Path]:
             ax.axhline(w[0] + b.act_budget_mib, color="tab:red", ls="--", lw=1, label="weights + activation budget")
         ax.set_xticks(steps, ["warm-up"] + [f"step {i}" for i in range(1, 8)], fontsize=7)
         ax.set_ylabel("on-chip memory (MiB)")
-        ax.set_title(f"{key[1]}: memory over the first time steps (cuts: {cut_text(s.choice.cuts) or 'none'})", fontsize=9)
+        ax.set_title(_fit(f"{key[1]}: memory over the first time steps (cuts after layers "
+                          f"{', '.join(map(str, s.choice.cuts)) or 'none'})", fig), fontsize=9)
         ax.legend(fontsize=7)
         p = d / f"realtime_memory_{name}.png"
         fig.savefig(p, dpi=120)

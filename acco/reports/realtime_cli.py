@@ -61,6 +61,7 @@ def load_ranges(step1: Path) -> tuple[Any, int, dict]:
     from acco.dse.store import ResultFileError, load_result, result_files
     from acco.reports.allocate import forced_cut_sets
     from acco.reports.compile import RANGE_COLUMNS, _frame, result_rows
+    from acco.reports.cuttext import cut_text, parse_cut_text
 
     files = result_files(step1)
     if not files:
@@ -75,13 +76,13 @@ def load_ranges(step1: Path) -> tuple[Any, int, dict]:
             raise InputError(str(f), "", "a readable Step-1 result", str(e)) from None
         sc = res.scenario
         cut_max = max(cut_max, sc.cut_max)
-        key = (sc.hardware, sc.workload, ".".join(str(c) for c in sc.cuts), sc.initial_dilation, sc.batch)
+        key = (sc.hardware, sc.workload, cut_text(sc.cuts), sc.initial_dilation, sc.batch)
         paths[key] = (sc.hardware_path, sc.workload_path)
         rows += result_rows(res, layers=False)[0]
     forced = {}
     for key, (hw, wl) in paths.items():
         if Path(hw).is_file() and Path(wl).is_file():
-            forced[key] = forced_cut_sets(hw, wl, [int(c) for c in key[2].split(".") if c])
+            forced[key] = forced_cut_sets(hw, wl, parse_cut_text(key[2]))
         else:
             print(f"warning: {hw} or {wl} not found: forced cuts of {key[0]}/{key[1]} inferred from the results", file=sys.stderr)
     return _frame(rows, RANGE_COLUMNS), cut_max, forced

@@ -6,8 +6,7 @@ fits the capacity and minimises the traffic to the level above (remaining iterat
 wins, ties going to the later combination (so more loops are allocated). At an operand's top
 level everything left is taken. When no combination fits, nothing is allocated at that level, not
 even for an operand whose top level it is, so that ordering does not fit (ACCO's
-`find_best_loop_combination` keeps `[0, ...]`). This follows ACCO's LOMA allocator (spec
-cost-model.md §8.5).
+`find_best_loop_combination` keeps `[0, ...]`). This follows ACCO's LOMA allocator (docs/references.md).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ The pickle goes to ``<scratch>/result_pickle_files_misc_camready/test_{hw}/test_
 original's relative layout, below a scratch working directory).
 
 Step 2 calls the original ``explore_pickle_compile_readings_utils.result_generator`` with the constants
-of the original ``explore_pickle_compile_readings.py`` for that HW (see spec acco.md §1.2; that script
+of the original ``explore_pickle_compile_readings.py`` for that HW (see docs/references.md; that script
 cannot be imported because it starts a multiprocessing sweep at module level).  The logs land in
 ``<scratch>/result_pickle_files_misc_camready_log/...``.
 

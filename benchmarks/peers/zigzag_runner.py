@@ -10,13 +10,13 @@ installed package files are never modified):
 
 * SALSA knobs (iterations, start temperature, criterion, number of chains) are not API arguments in
   zigzag-dse 3.9.1; they are read from the stage kwargs, so ``MainStage`` is wrapped to add them.
-* SALSA reproducibility (cost-model spec §9): the SALSA engine draws its start ordering from the
+* SALSA reproducibility : the SALSA engine draws its start ordering from the
   module-global ``random`` (re-seeded from OS entropy in each forked worker by
   multiprocessing_on_dill) and its moves from numpy's global RNG.  Each worker is therefore started
   through a wrapper that gives the engine module its own ``random.Random(seed + k)`` and calls
   ``numpy.random.seed(seed + k)`` (k = worker index within the layer) before the engine runs.
   Same seed -> identical result (checked).  The spec does not say exactly how its reference runs
-  were seeded; with this scheme the conv-layer SALSA figures of spec §13 are reproduced exactly on
+  were seeded; with this scheme the conv-layer SALSA figures of docs/mappers_vs_zigzag.md are reproduced exactly on
   tpu_like, meta_prototype and tesla_npu_like, edge_tpu_like matches in energy (latency 139 810
   instead of 141 826, a tie in energy that the spec also saw vary), and ascend_like reaches the
   spec's 58 260 748.8 pJ with seed 3 (seed 1 stops at 58 753 850.9 pJ).
