@@ -176,3 +176,44 @@ def test_cli_stack_errors(capsys):
     assert rc == 2 and "cuts" in capsys.readouterr().err
     rc = main(["stack", str(DATA / "tiny_hw.yaml"), str(DATA / "tiny_wl.yaml"), "--tile", "40", "4", "--no-progress"])
     assert rc == 2 and "tile_x" in capsys.readouterr().err
+
+
+# ---- reference-quirk flags and reverse_greedy away from their defaults ---------------------------
+def test_reverse_greedy_packs_from_the_end(toy):
+    """Hand-worked: weights 2,304 / 9,216 / 4,608 / 9,216 bits (K*C*9*8) against the toy's 16,384-bit W_LB.
+    Forward greedy: 2,304 + 9,216 + 4,608 = 16,128 fits, + 9,216 does not: cut after layer 2.
+    Reverse greedy: 9,216 + 4,608 = 13,824 fits, + 9,216 does not: cut after layer 1 (then 11,520)."""
+    wl = chain("4conv", 4, 16, 16, [("conv", 8, 3), ("conv", 16, 3), ("conv", 4, 3), ("conv", 32, 3)])
+    g = with_full_sizes(graph_of(wl))
+    assert weight_overflow_cuts(g, toy) == [2]
+    assert weight_overflow_cuts(g, toy, reverse=True) == [1]
+    assert [s.layer_ids for s in plan_stacks(wl, toy, DfConfig(4, 4, mapper=FAST))] == [(0, 1, 2), (3,)]
+    assert [s.layer_ids for s in plan_stacks(wl, toy, DfConfig(4, 4, reverse_greedy=True, mapper=FAST))] == [(0, 1), (2, 3)]
+
+
+def test_input_cache_writes_charged_when_corrected(toy):
+    """§9.3: by default the stack input's cache writes are free, so copy_b4_0 (before layer 0) holds only
+    reading the input's H/V caches back from A_GB: 408 pJ (spec T15). Charged, it doubles: every cached
+    input bit is written once A_LB -> A_GB and read once A_GB -> A_LB, at symmetric costs (A_LB 1 pJ per
+    64-bit word both ways, A_GB 10 pJ per 128-bit word both ways); nothing else changes."""
+    g = graph_of(two_conv_wl())
+    ref = run_stack(g, toy, DfConfig(4, 4, True, True, mapper=FAST))
+    fixed = run_stack(g, toy, DfConfig(4, 4, True, True, skip_input_cache_writes=False, mapper=FAST))
+    e0, e1 = ref.energy_per_layer(), fixed.energy_per_layer()
+    assert (e0["copy_b4_0"], e1["copy_b4_0"]) == (408, 816)
+    assert {k: v for k, v in e1.items() if k != "copy_b4_0"} == {k: v for k, v in e0.items() if k != "copy_b4_0"}
+
+
+@pytest.mark.parametrize("first_x,first_y", [(True, True), (False, True), (True, False), (False, False)])
+def test_h_false_v_true_is_fully_recompute_when_corrected(toy, first_x, first_y):
+    """§9.7: (H=False, V=True) computes as fully recompute; the reference still sizes the live activations
+    as if V were cached (peak 3,328 bits off the first row, spec T13's V-cached value, instead of 4,352).
+    Corrected, every tile class's caching plan equals fully recompute's."""
+    from acco.depthfirst.caching import determine_caching
+
+    g = with_full_sizes(graph_of(two_conv_wl()))
+    ff = determine_caching(g, toy, DfConfig(4, 4, False, False), 4, 4, first_x, first_y)
+    fixed = determine_caching(g, toy, DfConfig(4, 4, False, True, vertical_needs_horizontal=False), 4, 4, first_x, first_y)
+    ref = determine_caching(g, toy, DfConfig(4, 4, False, True), 4, 4, first_x, first_y)
+    assert fixed == ff and ff.peak_io == 4352
+    assert ref.peak_io == (4352 if first_y else 3328)
