@@ -217,3 +217,27 @@ def test_h_false_v_true_is_fully_recompute_when_corrected(toy, first_x, first_y)
     ref = determine_caching(g, toy, DfConfig(4, 4, False, True), 4, 4, first_x, first_y)
     assert fixed == ff and ff.peak_io == 4352
     assert ref.peak_io == (4352 if first_y else 3328)
+
+
+def _with_layer1_precision(wl, i_bits: int, o_final_bits: int):
+    """The workload with layer 1's input precision and O_final changed (a consumer whose input is
+    narrower than its output: in every shipped workload both are 8 bits)."""
+    from acco.frozendict import FrozenDict
+
+    nodes = tuple(replace(n, precision=FrozenDict({**n.precision, "I": i_bits, "O_final": o_final_bits})) if n.id == 1 else n
+                  for n in wl.nodes)
+    return replace(wl, nodes=nodes)
+
+
+def test_cache_reads_sized_with_input_precision_when_corrected(toy):
+    """§9.5: cache reads are sized with the consumer's O_final. Layer 1 with 4-bit inputs and 8-bit O_final:
+    copy_b4_1 = layer 0's cache writes (792 pJ) + layer 1's cache reads (792 pJ at 8 bits, spec T15's 1,584
+    in all). Corrected, the reads are 4-bit: 396 pJ, copy_b4_1 = 1,188, which is also what the reference
+    computes when O_final is 4 bits (an independent route to the same reads); nothing else changes."""
+    w = _with_layer1_precision(two_conv_wl(), 4, 8)
+    cfg = DfConfig(4, 4, True, True, mapper=FAST)
+    ref = run_stack(graph_of(w), toy, cfg).energy_per_layer()
+    fixed = run_stack(graph_of(w), toy, replace(cfg, cache_read_output_precision=False)).energy_per_layer()
+    narrow_out = run_stack(graph_of(_with_layer1_precision(two_conv_wl(), 4, 4)), toy, cfg).energy_per_layer()
+    assert (ref["copy_b4_1"], fixed["copy_b4_1"], narrow_out["copy_b4_1"]) == (1584, 1188, 1188)
+    assert {k: v for k, v in fixed.items() if k != "copy_b4_1"} == {k: v for k, v in ref.items() if k != "copy_b4_1"}
