@@ -12,7 +12,7 @@ from acco.cost.patterns import build_patterns
 from acco.frozendict import FrozenDict
 from acco.io import load_hardware, load_workload
 from acco.mapping import spatial_mapping_for
-from acco.search import DoesNotFit, allocate, lpf_list, temporal_loop_sizes
+from acco.search import allocate, lpf_list, temporal_loop_sizes
 from conftest import INPUTS
 
 ACC = load_hardware(INPUTS / "hardware" / "Meta_prototype_DF.yaml")
@@ -35,10 +35,9 @@ def test_allocations_fit_every_memory(sizes, data):
     sm = spatial_mapping_for(layer, ACC)
     lpfs = lpf_list(temporal_loop_sizes(layer, sm), None)
     order = data.draw(st.permutations(lpfs))
-    try:
-        tm = allocate(layer, ACC, sm, list(order))
-    except DoesNotFit:
-        return
+    # every ordering fits Meta_prototype_DF: each operand's top is the 10 Gb DRAM and the spatial tiles
+    # fit the register files, so a DoesNotFit here is a failure, not a pass
+    tm = allocate(layer, ACC, sm, list(order))
     pats = build_patterns(layer, sm, tm)
     indiv, shared, _, _ = utilization(layer, ACC, pats, check=False)
     for op in indiv:

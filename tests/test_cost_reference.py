@@ -6,7 +6,10 @@
   (tolerance 1e-9 relative: float summation order only).
 - case D (tests/data/stride2_fractional_*.yaml): a stride-2 conv with a fractional spatial OX/OY,
   measured by running the original's CostModelEvaluation on that mapping (where ZigZag 3.9.1
-  differs: docs/mappers_vs_zigzag.md, "LOMA vs ZigZag 3.9.1 outliers").
+  differs: docs/mappers_vs_zigzag.md, "LOMA vs ZigZag 3.9.1 outliers"). Reproduced 2026-12-07 with
+  `benchmarks/peers/acco_original_layer.py --case d` (KULeuven-MICAS/ACCO 229f6d7, Python 3.9.18,
+  numpy 1.26.4, networkx 3.2.1, sympy 1.14.0): energy_total 58266935.44, MAC 2312110.08,
+  latency_total2 119691 and the access counts asserted below, printed as is.
 - ZigZag 3.9.1's worked example (docs/references.md): ZigZag 3.9.1 on its tpu_like example (energy and access counts;
   ACCO's latency model differs from 3.9.1's by design, see model-versions.md).
 """

@@ -102,19 +102,39 @@ def test_substack_input_stand_in():
     assert (s.nodes[0].loop_sizes["OX"], s.nodes[0].loop_sizes["K"]) == (10, 8)
 
 
+def _one_layer_networks():
+    """The two layers of two_conv_wl(8, 8) as two separate one-layer networks, each reading its input
+    from DRAM and writing its output there: what a cut between them must cost."""
+    return chain("l0", 4, 10, 10, [("conv", 8, 3)]), chain("l1", 8, 8, 8, [("conv", 8, 3)])
+
+
+#: MACs of two_conv_wl(8, 8) without recomputation: 10x10x8x4x9 (layer 0) + 8x8x8x8x9 (layer 1)
+TWO_CONV_MACS = 10 * 10 * 8 * 4 * 9 + 8 * 8 * 8 * 8 * 9
+
+
 def test_layer_by_layer_vs_fused(toy):
     wl = two_conv_wl(8, 8)
     lbl = run_network(wl, toy, DfConfig(4, 4, layer_by_layer=True, clip_tile_to_output=True, mapper=FAST))
     fused = run_network(wl, toy, DfConfig(8, 8, mapper=FAST))
     assert len(lbl.stacks) == 2 and len(fused.stacks) == 1
-    assert lbl.macs == fused.macs  # no recomputation in either
-    assert lbl.energy > 0 and fused.energy > 0
+    assert lbl.macs == fused.macs == TWO_CONV_MACS  # no recomputation in either
+    # layer by layer = each layer run as its own network (same tile, clipped to its output)
+    alone = [run_network(w, toy, DfConfig(4, 4, clip_tile_to_output=True, mapper=FAST)) for w in _one_layer_networks()]
+    assert [s.energy for s in lbl.stacks] == [a.energy for a in alone]
+    assert lbl.energy == alone[0].energy + alone[1].energy
+    assert lbl.latency == alone[0].latency + alone[1].latency
+    # fusing keeps layer 0's 10x10x8 output on chip: no DRAM round trip, so strictly cheaper
+    assert fused.energy < lbl.energy
 
 
 def test_explicit_cut(toy):
     net = run_network(two_conv_wl(8, 8), toy, DfConfig(4, 4, cuts=(0,), mapper=FAST))
     assert [s.layer_ids for s in net.stacks] == [(0,), (1,)]
-    assert net.energy == pytest.approx(sum(s.energy for s in net.stacks))
+    # a cut = two networks run one after the other through DRAM, each costed on its own
+    alone = [run_network(w, toy, DfConfig(4, 4, mapper=FAST)) for w in _one_layer_networks()]
+    assert [(s.energy, s.latency, s.macs) for s in net.stacks] == [(a.energy, a.latency, a.macs) for a in alone]
+    assert net.energy == alone[0].energy + alone[1].energy
+    assert net.macs == TWO_CONV_MACS
 
 
 def test_error_tile_larger_than_output(toy):
@@ -156,3 +176,68 @@ def test_cli_stack_errors(capsys):
     assert rc == 2 and "cuts" in capsys.readouterr().err
     rc = main(["stack", str(DATA / "tiny_hw.yaml"), str(DATA / "tiny_wl.yaml"), "--tile", "40", "4", "--no-progress"])
     assert rc == 2 and "tile_x" in capsys.readouterr().err
+
+
+# ---- reference-quirk flags and reverse_greedy away from their defaults ---------------------------
+def test_reverse_greedy_packs_from_the_end(toy):
+    """Hand-worked: weights 2,304 / 9,216 / 4,608 / 9,216 bits (K*C*9*8) against the toy's 16,384-bit W_LB.
+    Forward greedy: 2,304 + 9,216 + 4,608 = 16,128 fits, + 9,216 does not: cut after layer 2.
+    Reverse greedy: 9,216 + 4,608 = 13,824 fits, + 9,216 does not: cut after layer 1 (then 11,520)."""
+    wl = chain("4conv", 4, 16, 16, [("conv", 8, 3), ("conv", 16, 3), ("conv", 4, 3), ("conv", 32, 3)])
+    g = with_full_sizes(graph_of(wl))
+    assert weight_overflow_cuts(g, toy) == [2]
+    assert weight_overflow_cuts(g, toy, reverse=True) == [1]
+    assert [s.layer_ids for s in plan_stacks(wl, toy, DfConfig(4, 4, mapper=FAST))] == [(0, 1, 2), (3,)]
+    assert [s.layer_ids for s in plan_stacks(wl, toy, DfConfig(4, 4, reverse_greedy=True, mapper=FAST))] == [(0, 1), (2, 3)]
+
+
+def test_input_cache_writes_charged_when_corrected(toy):
+    """§9.3: by default the stack input's cache writes are free, so copy_b4_0 (before layer 0) holds only
+    reading the input's H/V caches back from A_GB: 408 pJ (spec T15). Charged, it doubles: every cached
+    input bit is written once A_LB -> A_GB and read once A_GB -> A_LB, at symmetric costs (A_LB 1 pJ per
+    64-bit word both ways, A_GB 10 pJ per 128-bit word both ways); nothing else changes."""
+    g = graph_of(two_conv_wl())
+    ref = run_stack(g, toy, DfConfig(4, 4, True, True, mapper=FAST))
+    fixed = run_stack(g, toy, DfConfig(4, 4, True, True, skip_input_cache_writes=False, mapper=FAST))
+    e0, e1 = ref.energy_per_layer(), fixed.energy_per_layer()
+    assert (e0["copy_b4_0"], e1["copy_b4_0"]) == (408, 816)
+    assert {k: v for k, v in e1.items() if k != "copy_b4_0"} == {k: v for k, v in e0.items() if k != "copy_b4_0"}
+
+
+@pytest.mark.parametrize("first_x,first_y", [(True, True), (False, True), (True, False), (False, False)])
+def test_h_false_v_true_is_fully_recompute_when_corrected(toy, first_x, first_y):
+    """§9.7: (H=False, V=True) computes as fully recompute; the reference still sizes the live activations
+    as if V were cached (peak 3,328 bits off the first row, spec T13's V-cached value, instead of 4,352).
+    Corrected, every tile class's caching plan equals fully recompute's."""
+    from acco.depthfirst.caching import determine_caching
+
+    g = with_full_sizes(graph_of(two_conv_wl()))
+    ff = determine_caching(g, toy, DfConfig(4, 4, False, False), 4, 4, first_x, first_y)
+    fixed = determine_caching(g, toy, DfConfig(4, 4, False, True, vertical_needs_horizontal=False), 4, 4, first_x, first_y)
+    ref = determine_caching(g, toy, DfConfig(4, 4, False, True), 4, 4, first_x, first_y)
+    assert fixed == ff and ff.peak_io == 4352
+    assert ref.peak_io == (4352 if first_y else 3328)
+
+
+def _with_layer1_precision(wl, i_bits: int, o_final_bits: int):
+    """The workload with layer 1's input precision and O_final changed (a consumer whose input is
+    narrower than its output: in every shipped workload both are 8 bits)."""
+    from acco.frozendict import FrozenDict
+
+    nodes = tuple(replace(n, precision=FrozenDict({**n.precision, "I": i_bits, "O_final": o_final_bits})) if n.id == 1 else n
+                  for n in wl.nodes)
+    return replace(wl, nodes=nodes)
+
+
+def test_cache_reads_sized_with_input_precision_when_corrected(toy):
+    """§9.5: cache reads are sized with the consumer's O_final. Layer 1 with 4-bit inputs and 8-bit O_final:
+    copy_b4_1 = layer 0's cache writes (792 pJ) + layer 1's cache reads (792 pJ at 8 bits, spec T15's 1,584
+    in all). Corrected, the reads are 4-bit: 396 pJ, copy_b4_1 = 1,188, which is also what the reference
+    computes when O_final is 4 bits (an independent route to the same reads); nothing else changes."""
+    w = _with_layer1_precision(two_conv_wl(), 4, 8)
+    cfg = DfConfig(4, 4, True, True, mapper=FAST)
+    ref = run_stack(graph_of(w), toy, cfg).energy_per_layer()
+    fixed = run_stack(graph_of(w), toy, replace(cfg, cache_read_output_precision=False)).energy_per_layer()
+    narrow_out = run_stack(graph_of(_with_layer1_precision(two_conv_wl(), 4, 4)), toy, cfg).energy_per_layer()
+    assert (ref["copy_b4_1"], fixed["copy_b4_1"], narrow_out["copy_b4_1"]) == (1584, 1188, 1188)
+    assert {k: v for k, v in fixed.items() if k != "copy_b4_1"} == {k: v for k, v in ref.items() if k != "copy_b4_1"}

@@ -145,3 +145,46 @@ def test_a_search_that_fits_nothing_is_remembered(meta, stft, tmp_path: Path) ->
     with pytest.raises(DoesNotFit):  # the entry now names layer 99, the last one searched
         best_mapping(replace(layer, id=99), tiny, LomaConfig(4), loaded)
     assert (loaded.hits, loaded.misses) == (1, 0)
+
+
+# ---- invalidation: a changed model never reads old answers -------------------------------------
+_PROBE = (
+    "import sys, acco; from pathlib import Path; from acco.search.memo import MappingCache, model_digest; "
+    "assert Path(acco.__file__).resolve().is_relative_to(Path.cwd().resolve()), acco.__file__; "
+    "print(model_digest(), MappingCache().load_dir(sys.argv[1]))"
+)
+
+
+def _probe(tree: Path, cache_dir: Path) -> tuple[str, int]:
+    """(model digest, cache entries read from `cache_dir`) of the package copy under `tree`."""
+    r = subprocess.run([sys.executable, "-c", _PROBE, str(cache_dir)], cwd=tree, capture_output=True, text=True,
+                       timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)})
+    assert r.returncode == 0, r.stderr
+    digest, n = r.stdout.split()
+    return digest, int(n)
+
+
+def test_a_changed_cost_model_or_mapper_does_not_read_the_old_cache(meta, stft, tmp_path: Path) -> None:
+    """A cache folder written by this code is read by an identical copy of the package, and by no copy
+    whose cost model, mapper, mapping, hardware or workload code differs by one comment line; a
+    change elsewhere (reports) keeps it (the digest is not over-broad)."""
+    import shutil
+
+    cache_dir = tmp_path / "cache"
+    c = MappingCache()
+    best_mapping(stft.layer(4), meta, LomaConfig(lpf_limit=4), c)
+    assert c.save_shard(cache_dir) is not None
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "acco", tree / "acco", ignore=shutil.ignore_patterns("__pycache__"))
+    same_digest, same_n = _probe(tree, cache_dir)
+    assert (same_digest, same_n) == (shard_folder(cache_dir).name, 1)
+    for rel, stays in [("cost/model.py", False), ("search/salsa.py", False), ("mapping/temporal.py", False),
+                       ("hardware/models.py", False), ("workload/layer.py", False), ("reports/allocate.py", True)]:
+        f = tree / "acco" / rel
+        original = f.read_bytes()
+        f.write_bytes(original + b"\n# a changed line\n")
+        try:
+            digest, n = _probe(tree, cache_dir)
+        finally:
+            f.write_bytes(original)
+        assert (digest == same_digest, n) == ((True, 1) if stays else (False, 0)), rel

@@ -42,7 +42,8 @@ class MapperSettings:
         if self.engine == "salsa":
             from acco.search.salsa import SalsaConfig
 
-            return SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target)
+            return SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target,
+                               loma_lpf_limit=self.lpf_limit)  # never worse than LOMA at this limit
         from acco.search.loma import LomaConfig
 
         return LomaConfig(lpf_limit=self.lpf_limit, objective=target)

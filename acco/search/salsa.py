@@ -11,12 +11,18 @@ so one numpy batch costs every proposal of every chain; a chain moves to its bes
 memories is a rejected move, never an error, and the number of steps is fixed, so the search
 cannot hang. Every chain draws from its own generator spawned from `seed`: the same seed gives
 the same result whatever the number of chains evaluated together.
+
+SALSA is never worse than LOMA: with `loma_lpf_limit` set (6 by default) it also runs LOMA at that
+LPF limit under the same objective and returns LOMA's mapping when it is strictly better than the
+one found over the full factorisation (annealing can end in a local minimum, and even the
+exhaustive search over the full factorisation can miss a merged tiling, since the allocator places
+split factors one at a time). `loma_lpf_limit=None` gives the full-factorisation search alone.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +38,7 @@ from acco.search.loma import (
     loma,
     lpf_list,
     objective_array,
+    objective_value,
     ordering_count,
     temporal_loop_sizes,
 )
@@ -52,6 +59,8 @@ class SalsaConfig:
     seed: int = 0
     objective: str = "energy"
     exhaustive_threshold: int = 5040
+    #: LPF limit of the LOMA search whose mapping SALSA returns when strictly better (None: no LOMA)
+    loma_lpf_limit: int | None = 6
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -63,6 +72,8 @@ class SalsaConfig:
             raise ValueError("temperatures must satisfy 0 < end_temperature <= start_temperature")
         if self.exhaustive_threshold < 0:
             raise ValueError("exhaustive_threshold must be >= 0")
+        if self.loma_lpf_limit is not None and self.loma_lpf_limit < 1:
+            raise ValueError(f"loma_lpf_limit must be positive or None, got {self.loma_lpf_limit}")
 
     def search(self, layer: Layer, acc: Accelerator) -> SearchResult:
         """Run SALSA with these settings (the mapper protocol used by `best_mapping`)."""
@@ -70,9 +81,37 @@ class SalsaConfig:
 
 
 def salsa(layer: Layer, acc: Accelerator, config: SalsaConfig = SalsaConfig(), spatial: SpatialMapping | None = None) -> SearchResult:
-    """Best temporal mapping by exhaustive search (small spaces) or seeded simulated annealing."""
+    """Best temporal mapping by exhaustive search (small spaces) or seeded simulated annealing,
+    replaced by LOMA's at `config.loma_lpf_limit` when that is strictly better."""
     t0 = time.perf_counter()
     spatial = spatial or spatial_mapping_for(layer, acc)
+    try:
+        r = _full_factorisation(layer, acc, config, spatial)
+    except DoesNotFit:
+        if config.loma_lpf_limit is None:
+            raise
+        r = None
+    if config.loma_lpf_limit is not None:
+        try:
+            floor = loma(layer, acc, LomaConfig(lpf_limit=config.loma_lpf_limit, objective=config.objective), spatial)
+        except DoesNotFit:
+            if r is None:
+                raise DoesNotFit(
+                    f"layer {layer.id}: no loop ordering found by SALSA or by LOMA (lpf {config.loma_lpf_limit}) "
+                    f"fits the memory hierarchy of {acc.name}"
+                ) from None
+        else:
+            if r is None or objective_value(floor.cost, config.objective) < objective_value(r.cost, config.objective):
+                engine = "salsa-exhaustive" if r is not None and r.engine == "salsa-exhaustive" else "salsa"
+                r = SearchResult(floor.cost, 0, 0, 0.0, f"{engine}+loma")
+            r = replace(r, orderings=r.orderings + floor.orderings, valid=r.valid + floor.valid)
+    assert r is not None
+    return replace(r, seconds=time.perf_counter() - t0, seed=config.seed)
+
+
+def _full_factorisation(layer: Layer, acc: Accelerator, config: SalsaConfig, spatial: SpatialMapping) -> SearchResult:
+    """Best mapping over the full prime factorisation: every ordering (small spaces) or annealing."""
+    t0 = time.perf_counter()
     lpfs = lpf_list(temporal_loop_sizes(layer, spatial), None)
     if ordering_count(lpfs) <= config.exhaustive_threshold:
         r = loma(layer, acc, LomaConfig(lpf_limit=None, objective=config.objective), spatial)
