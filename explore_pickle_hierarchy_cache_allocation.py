@@ -17,7 +17,11 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Sequence
 
-from acco.dse.cli import common_args, guarded
+if __name__ == "__main__":  # a Ctrl-C while the imports below run ends with one line too
+    from acco.stopping import install_early
+
+    install_early("explore_pickle_hierarchy_cache_allocation.py")
+from acco.dse.cli import common_args, guarded  # noqa: E402
 from acco.io.errors import InputError
 
 
@@ -240,6 +244,11 @@ def _run_staged(args: argparse.Namespace, sweep: Any, ranges: Any, step2: Path, 
             files += [f for fn, a in later for f in fn(*a, out)]
         for fut in figures:
             files += fut.result()
+    except BaseException:
+        if pool is not None:
+            pool.stop()  # type: ignore[attr-defined]  # kills the workers, does not wait
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
