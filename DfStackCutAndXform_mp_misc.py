@@ -6,7 +6,10 @@
 
 import sys
 
-from acco.dse.cli import step1_main
-
 if __name__ == "__main__":
+    from acco.stopping import install_early
+
+    install_early("DfStackCutAndXform_mp_misc.py")  # a Ctrl-C while the imports below run ends with one line too
+    from acco.dse.cli import step1_main
+
     sys.exit(step1_main())

@@ -5,7 +5,10 @@
 
 import sys
 
-from acco.dse.cli import step2_main
-
 if __name__ == "__main__":
+    from acco.stopping import install_early
+
+    install_early("explore_pickle_compile_readings.py")  # a Ctrl-C while the imports below run ends with one line too
+    from acco.dse.cli import step2_main
+
     sys.exit(step2_main())

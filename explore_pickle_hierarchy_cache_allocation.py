@@ -17,9 +17,13 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Sequence
 
-from tqdm import tqdm
+if __name__ == "__main__":  # a Ctrl-C while the imports below run ends with one line too
+    from acco.stopping import install_early
 
-from acco.dse.cli import common_args, guarded
+    install_early("explore_pickle_hierarchy_cache_allocation.py")
+from tqdm import tqdm  # noqa: E402
+
+from acco.dse.cli import common_args, guarded  # noqa: E402
 from acco.io.errors import InputError
 
 
@@ -249,6 +253,11 @@ def _run_staged(args: argparse.Namespace, sweep: Any, ranges: Any, step2: Path, 
                       for f in fn(*a, out)]
         for fut in tqdm(figures, desc="step 3 figures", unit="figure job", disable=args.quiet, leave=False):
             files += fut.result()
+    except BaseException:
+        if pool is not None:
+            pool.stop()  # type: ignore[attr-defined]  # kills the workers, does not wait
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

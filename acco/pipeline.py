@@ -35,7 +35,8 @@ DEFAULT_OUT = "outputs"
 _PARTIAL = {
     "Step 1": "some scenarios failed (listed above): Steps 2 and 3 go on without them "
               "(Step 2 lists them in {out}/step2/missing.csv; Step 3's best strategies cannot use their ranges)",
-    "Step 2": "some scenarios have no result ({out}/step2/missing.csv): Step 3 searches the ranges that exist",
+    "Step 2": "some scenarios have no result ({out}/step2/missing.csv): Step 3 searches the ranges that exist "
+              "(run with --allow-partial; its provenance.json records the tables as partial)",
 }
 
 
@@ -78,6 +79,8 @@ def run_pipeline(sweep: str = DEFAULT_SWEEP, out: str = DEFAULT_OUT, jobs: int |
             print(f"error: {path}: expected the {label} script of the ACCO project (run from a clone of the "
                   "repository), got no such file", file=sys.stderr)
             return exitcodes.ENVIRONMENT
+        if label == "Step 3" and status == exitcodes.SCENARIOS_FAILED:
+            args = [*args, "--allow-partial"]  # Step 3 refuses partial tables unless told; the note above said why
         print(f"== {label}: {script} {' '.join(args)}", flush=True)
         code = _run(path, args)
         if code == exitcodes.SCENARIOS_FAILED and label in _PARTIAL:

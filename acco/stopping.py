@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 import weakref
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from acco.exitcodes import for_signal
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 #: how often a pool worker checks that its parent is alive (seconds)
 WATCH_SECONDS = 0.5
@@ -43,16 +46,31 @@ class Stopped(KeyboardInterrupt):
 
 def kill_workers() -> int:
     """Kill the worker processes of every live pool made by `worker_pool`; return how many were signalled."""
+    return sum(_kill(ex) for ex in list(_pools))
+
+
+def _kill(ex: Any) -> int:
     n = 0
-    for ex in list(_pools):
-        for p in list((getattr(ex, "_processes", None) or {}).values()):
-            try:
-                if p.is_alive():
-                    p.kill()
-                    n += 1
-            except (OSError, ValueError, AssertionError):
-                continue
+    for p in list((getattr(ex, "_processes", None) or {}).values()):
+        try:
+            if p.is_alive():
+                p.kill()
+                n += 1
+        except (OSError, ValueError, AssertionError):
+            continue
     return n
+
+
+def install_early(prog: str) -> None:
+    """Before a step's (slow) imports: a signal ends the process at once with one line (nothing to clean yet)."""
+    def early(signum: int, frame: Any) -> None:
+        sys.stderr.write(f"\n{prog}: stopped by {signal.Signals(signum).name} while starting\n")
+        sys.stderr.flush()
+        os._exit(for_signal(signum))
+
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, early)
 
 
 def _handler(signum: int, frame: Any) -> None:
@@ -96,11 +114,28 @@ def worker_setup(initializer: Callable[..., Any] | None = None, *initargs: Any) 
         initializer(*initargs)
 
 
-def worker_pool(jobs: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
-    """A process pool whose workers stop with the step (see the module's docstring)."""
-    ex = ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup, initargs=(initializer, *initargs))
+def worker_pool(jobs: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()) -> "ProcessPoolExecutor":
+    """A process pool whose workers stop with the step (see the module's docstring).
+
+    Leaving its `with` block by an exception, or `stop()`, kills the workers and does not wait for them
+    (waiting on a pool whose workers were killed can hang in Python 3.11); a normal end waits as usual."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    class _Pool(ProcessPoolExecutor):
+        def stop(self) -> None:
+            _kill(self)
+            self.shutdown(wait=False, cancel_futures=True)
+
+        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+            if exc_type is None:
+                self.shutdown(wait=True)
+            else:
+                self.stop()
+            return False
+
+    ex = _Pool(max_workers=jobs, initializer=worker_setup, initargs=(initializer, *initargs))
     _pools.add(ex)
     return ex
 
 
-__all__ = ["Stopped", "WATCH_SECONDS", "install_handlers", "restore_handlers", "kill_workers", "worker_pool", "worker_setup"]
+__all__ = ["Stopped", "WATCH_SECONDS", "install_early", "install_handlers", "restore_handlers", "kill_workers", "worker_pool", "worker_setup"]

@@ -10,12 +10,14 @@ and 130 / 143, no traceback, no worker left (`acco.stopping`).
 from __future__ import annotations
 
 import argparse
-import signal
+import os
 import sys
 from typing import Any, Callable, Sequence
 
 from acco import exitcodes
 from acco.io.errors import EnvironmentFailure, InputError, describe_os_error
+from acco.provenance import ProvenanceError
+from acco.stopping import Stopped, install_handlers, kill_workers, restore_handlers
 
 DEFAULT_SWEEP = "inputs/sweeps/default.yaml"
 DEFAULT_OUT = "outputs"
@@ -31,11 +33,8 @@ def common_args(p: argparse.ArgumentParser) -> None:
 def guarded(run: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse and run; every way of ending is one line and its exit status (`acco.exitcodes`): an input
     mistake or a provenance mismatch 2, an environment failure 3, SIGINT / SIGTERM 130 / 143."""
-    from acco.provenance import ProvenanceError
-    from acco.stopping import Stopped, install_handlers, kill_workers, restore_handlers
-
-    args = parser.parse_args(argv)
     old = install_handlers()
+    args = parser.parse_args(argv)
     try:
         return run(args)
     except (InputError, ProvenanceError) as e:
@@ -48,13 +47,15 @@ def guarded(run: Callable[[argparse.Namespace], int], parser: argparse.ArgumentP
         print(f"error: environment: {describe_os_error(e)}", file=sys.stderr)
         return exitcodes.ENVIRONMENT
     except KeyboardInterrupt as e:
-        if argv is None:  # a script ending: a further signal is ignored (Python's shutdown would die of it)
-            old = {int(s): signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM)}
         kill_workers()
         signum = e.signum if isinstance(e, Stopped) else 2
         name = e.name if isinstance(e, Stopped) else "SIGINT"
-        print(f"\n{parser.prog}: stopped by {name}; outputs of this step left as they were before it "
-              "(Step 1 keeps the results it finished)", file=sys.stderr)
+        print(f"\n{parser.prog}: stopped by {name}; nothing half-written is left (Step 1 keeps the results it "
+              "finished, Steps 2 and 3 their earlier outputs)", file=sys.stderr)
+        if argv is None:  # a script: leave now (Python's exit would wait for the killed pool's threads)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exitcodes.for_signal(signum))
         return exitcodes.for_signal(signum)
     finally:
         restore_handlers(old)

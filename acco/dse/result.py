@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Sequence
+from functools import lru_cache
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -62,8 +63,7 @@ class Scenario:
     def settings_digest(self) -> str:
         """Short hash of what the id leaves out (cut_max, mapper, seed, input file contents): other settings, other file."""
         # input *contents* (not paths, which depend on the working folder) decide the result
-        text = repr((self.cut_max, self.mapper, self.seed, self.inputs_sha256))
-        return hashlib.sha256(text.encode()).hexdigest()[:10]
+        return _settings_digest(self.cut_max, self.mapper, self.seed, self.inputs_sha256)
 
     @property
     def file_stem(self) -> str:
@@ -74,6 +74,12 @@ class Scenario:
             f"{self.hardware}/{self.workload}/{self.target}/"
             f"{self.tile_x}_{self.tile_y}_{hv}_cuts-{cuts}_dil{self.initial_dilation}_b{self.batch}_{self.settings_digest}"
         )
+
+
+@lru_cache(maxsize=256)
+def _settings_digest(cut_max: int, mapper: Any, seed: int, inputs_sha256: str) -> str:
+    """`Scenario.settings_digest`, once per distinct settings (a sweep's scenarios share a few)."""
+    return hashlib.sha256(repr((cut_max, mapper, seed, inputs_sha256)).encode()).hexdigest()[:10]
 
 
 #: columns of `EntryTable.ints`: node id, 1 for a data-copy entry (0 for a layer), the readings

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from acco.io.atomic import _UMASK
+
 #: age after which a temporary without a process id in its name counts as stale
 STALE_SECONDS = 600.0
 _PID = re.compile(r"\.(?:staging|old)-(\d+)-|\.(\d+)-[^.]*\.tmp$")
@@ -110,7 +112,7 @@ def staged_folder(final: str | os.PathLike[str]) -> Iterator[Path]:
 
 def swap_in(new: Path, final: Path) -> None:
     """Put folder `new` in place of `final` (the old one renamed aside, then removed)."""
-    os.chmod(new, 0o777 & ~_umask())
+    os.chmod(new, 0o777 & ~_UMASK)  # mkdtemp's 0700 -> the mode any folder of this user gets
     old = None
     if final.exists():
         old = final.parent / f".{final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -118,12 +120,6 @@ def swap_in(new: Path, final: Path) -> None:
     os.replace(new, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["STALE_SECONDS", "pid_alive", "remove_stale", "staged_folder", "swap_in"]

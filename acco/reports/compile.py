@@ -313,6 +313,11 @@ def compile_to_disk(
                         status, msg = ("failed", fl_["message"]) if fl_ else ("not run", "")
                     missing.append((sid, status, msg))
                 bar.update(len(c))
+    except BaseException:
+        if pool:
+            pool.stop()  # type: ignore[attr-defined]
+            pool = None
+        raise
     finally:
         bar.close()
         if pool:
