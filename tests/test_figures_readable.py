@@ -83,6 +83,12 @@ def check_figure(fig: Figure) -> list[str]:
         b = t.get_window_extent(r)
         if b.x0 < -1 or b.y0 < -1 or b.x1 > w + 1 or b.y1 > h + 1:
             bad.append(f"text {t.get_text()!r} outside the canvas ({b.x0:.0f},{b.y0:.0f})-({b.x1:.0f},{b.y1:.0f}) of {w:.0f}x{h:.0f}")
+    sup = getattr(fig, "_suptitle", None)  # the figure title must not run into a panel's title or labels
+    if sup is not None and sup.get_text().strip():
+        sb = sup.get_window_extent(r)
+        for t in fig.findobj(Text):
+            if t is not sup and id(t) not in not_drawn and t.get_visible() and t.get_text().strip() and _overlap(sb, t.get_window_extent(r)):
+                bad.append(f"figure title overlaps {t.get_text()!r}")
     for name, labels in ticks:
         boxes = [t.get_window_extent(r) for t in labels]
         for i in range(len(boxes)):

@@ -38,6 +38,8 @@ def _sweep(path: Path, hw: str = "Meta_halfA_DF", wl: str = WL_NAME) -> Path:
 
 def test_hardware_of_another_name_without_family_says_how_to_fix(tmp_path: Path) -> None:
     proj = _project(tmp_path)
+    (proj / "inputs/workloads/Edge_TPU_like").mkdir()
+    shutil.copy(WL, proj / "inputs/workloads/Edge_TPU_like")  # another family has it too: the closer name is suggested
     sweep = _sweep(proj / "inputs/sweeps/s.yaml")
     with pytest.raises(InputError) as e:
         load_sweep(sweep)
@@ -45,6 +47,7 @@ def test_hardware_of_another_name_without_family_says_how_to_fix(tmp_path: Path)
     assert "workloads[0]" in msg and "looked for" in msg
     assert str(Path("workloads/Meta_halfA") / f"{WL_NAME}.yaml") in msg  # today's rule: the name without _DF
     assert "workload_family: Meta_prototype" in msg  # the fix, with the family that has the workload
+    assert "exists for families Edge_TPU_like, Meta_prototype" in msg
     assert "or give the workload as a path" in msg
 
 

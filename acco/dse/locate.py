@@ -100,8 +100,11 @@ def workload_hint(project: str | os.PathLike[str], hw_path: str, text: str) -> s
     if is_path(text):
         return f"relative paths start at the project folder {os.path.relpath(project)}/; give an absolute path or fix it"
     fam = workload_family(hw_path)
-    have = sorted(p.parent.name for p in (Path(project) / INPUTS / "workloads").glob(f"*/{text}.yaml"))
-    where = f"it exists for families {', '.join(have)}" if have else "no workload family has it"
+    stem = Path(hw_path).stem
+    # the family sharing the longest prefix with the hardware's name first (Meta_halfA_DF -> Meta_prototype)
+    have = sorted((p.parent.name for p in (Path(project) / INPUTS / "workloads").glob(f"*/{text}.yaml")),
+                  key=lambda f: (-len(os.path.commonprefix([f, stem])), f))
+    where = f"it exists for families {', '.join(sorted(have))}" if have else "no workload family has it"
     return (f"the family folder '{fam}' comes from the hardware's '{FAMILY_KEY}' key, else its name without _DF; "
             f"{where}: add e.g. '{FAMILY_KEY}: {have[0] if have else 'FAMILY'}' to {hw_path}, "
             f"or give the workload as a path")

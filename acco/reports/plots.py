@@ -85,7 +85,7 @@ def heatmaps(ranges: pd.DataFrame, out: str | Path) -> list[Path]:
         title = _fit(f"{hw} / {wl} / target {target}: whole network, total", fig)
         w, h = fig.get_figwidth(), fig.get_figheight()
         # room (inches) for the tile_y label, the colour bar's labels and the title above the caching labels
-        fig.subplots_adjust(left=0.7 / w, right=1 - 0.95 / w, bottom=0.07, top=1 - (0.55 + 0.17 * title.count("\n")) / h, hspace=0.62)
+        fig.subplots_adjust(left=0.7 / w, right=1 - 0.95 / w, bottom=0.07, top=1 - (0.6 + 0.17 * (title.count("\n") + 1)) / h, hspace=0.62)
         mode_of = [modes.index((bool(h), bool(v))) for h, v in zip(g["h_cache"], g["v_cache"])]
         cols = [xi[x] + step * m for x, m in zip(g["tile_x"], mode_of)]
         rows = [yi[y] for y in g["tile_y"]]
