@@ -50,7 +50,7 @@ def command(script: str, sweep: Sweep, out: str | os.PathLike[str], *extra: str)
 
 
 def _project(sweep: Sweep) -> Path:
-    return Path(sweep.inputs_root).resolve().parent
+    return Path(sweep.project).resolve()
 
 
 def _label(sweep: Sweep, path: str) -> str:
