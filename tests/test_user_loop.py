@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +107,16 @@ def test_the_user_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: p
     r_cost = re.compile(r"r_cost: ([0-9.]+)").search(text, dram)
     assert r_cost is not None
     hw.write_text(text[:r_cost.start(1)] + str(2 * float(r_cost.group(1))) + text[r_cost.end(1):])
+    # Steps 2 and 3 alone after the edit: refused (exit 2) with what changed and what to run, outputs untouched
+    before = {p: p.read_bytes() for p in tables}
+    capfd.readouterr()
+    for script in ("explore_pickle_compile_readings.py", "explore_pickle_hierarchy_cache_allocation.py"):
+        r = subprocess.run([sys.executable, script, "--sweep", str(sweep), "--out", str(out), "--quiet"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert r.returncode == exitcodes.BAD_INPUT, (script, r.returncode, r.stderr)
+        assert "inputs/hardware/Meta_halfA_DF.yaml edited" in r.stderr, r.stderr
+        assert "DfStackCutAndXform_mp_misc.py" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert {p: p.read_bytes() for p in tables} == before
     after = run_study(sweep, out, jobs=1)
     assert after.exit_code == exitcodes.OK
     e0 = best.set_index(["view", "metric"])["energy_pJ"]
