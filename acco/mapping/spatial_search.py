@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import product
 from math import prod
 from typing import TYPE_CHECKING, Union
@@ -100,28 +101,7 @@ def _factors(layer_size: int, array_size: int) -> list[int]:
 
 def candidate_unrollings(layer: Layer, acc: Accelerator, hint: Hint = ()) -> list[Unrolling]:
     """Every candidate unrolling (see the module doc), in enumeration order, the empty one included."""
-    check_hint(hint, acc)
-    allowed = dict(hint)
-    per_oa: list[list[tuple[str, str, int] | None]] = []
-    for oa, size in acc.array.dimensions.items():
-        dims = allowed.get(oa, tuple(layer.loop_sizes))
-        opts: list[tuple[str, str, int] | None] = [None]
-        for d in dims:
-            if layer.size(d) > 1:
-                opts += [(oa, d, u) for u in _factors(layer.size(d), size)]
-        per_oa.append(opts)
-    out: list[Unrolling] = []
-    seen: set[tuple] = set()
-    for combo in product(*per_oa):
-        used = tuple(u for u in combo if u is not None)
-        dims = [d for _, d, _ in used]
-        if len(set(dims)) != len(dims):
-            continue
-        eff = limit(layer.loop_sizes, acc.array.dimensions, used)
-        if eff not in seen:  # e.g. a greedy factor that limits to a divisor already listed
-            seen.add(eff)
-            out.append(used)
-    return out
+    return [u for u, _ in _scored(layer, acc, hint)]
 
 
 def utilisation(layer: Layer, acc: Accelerator, unrolling: Unrolling) -> float:
@@ -130,12 +110,46 @@ def utilisation(layer: Layer, acc: Accelerator, unrolling: Unrolling) -> float:
     return prod(s for _, _, s in lim) / acc.array.total_units
 
 
+def _scored(layer: Layer, acc: Accelerator, hint: Hint) -> list[tuple[Unrolling, float]]:
+    """(candidate, utilisation) in enumeration order; candidates depend on loop sizes, array and hint only."""
+    check_hint(hint, acc)
+    return _scored_cached(tuple(layer.loop_sizes.items()), tuple(acc.array.dimensions.items()), hint)
+
+
+@lru_cache(maxsize=4096)
+def _scored_cached(
+    loop_sizes: tuple[tuple[str, int], ...], array: tuple[tuple[str, int], ...], hint: Hint
+) -> list[tuple[Unrolling, float]]:
+    sizes, dims_of_array, allowed = dict(loop_sizes), dict(array), dict(hint)
+    # each layer dim is on one array dim at most, so an entry's effective factor is that of it alone
+    per_oa: list[list[tuple[tuple[str, str, int], float] | None]] = []
+    for oa, a in array:
+        opts: list[tuple[tuple[str, str, int], float] | None] = [None]
+        for d in allowed.get(oa, tuple(sizes)):
+            if sizes.get(d, 1) > 1:
+                for u in _factors(sizes[d], a):
+                    opts.append(((oa, d, u), limit(sizes, dims_of_array, ((oa, d, u),))[0][2]))
+        per_oa.append(opts)
+    total = prod(dims_of_array.values())
+    out: list[tuple[Unrolling, float]] = []
+    seen: set[tuple] = set()
+    for combo in product(*per_oa):
+        used = [c for c in combo if c is not None]
+        if len({e[1] for e, _ in used}) != len(used):
+            continue
+        eff = tuple((e[0], e[1], f) for e, f in used)
+        if eff not in seen:  # e.g. a greedy factor that limits to a divisor already listed
+            seen.add(eff)
+            out.append((tuple(e for e, _ in used), prod(f for _, f in used) / total))
+    return out
+
+
 def ranked_candidates(layer: Layer, acc: Accelerator, top: int, hint: Hint = ()) -> list[Unrolling]:
     """The `top` candidates of highest utilisation, then the layer's own unrolling if not among them
     (and it respects the hint)."""
-    cands = candidate_unrollings(layer, acc, hint)
-    order = sorted(range(len(cands)), key=lambda i: -utilisation(layer, acc, cands[i]))
-    chosen = [cands[i] for i in order[:top]]
+    scored = _scored(layer, acc, hint)
+    order = sorted(range(len(scored)), key=lambda i: -scored[i][1])
+    chosen = [scored[i][0] for i in order[:top]]
     own = tuple(layer.spatial_mapping)
     allowed = dict(hint)
     if own not in chosen and all(d in allowed.get(oa, (d,)) for oa, d, _ in own):
