@@ -131,7 +131,8 @@ def add_spatial_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spatial-top", type=_positive_int, default=4, metavar="N",
                    help="candidates costed by --spatial search (default 4)")
     p.add_argument("--spatial-hint", metavar="HINT",
-                   help="layer dims each array dim may take in --spatial search, e.g. 'D1=K;D2=C,OX'")
+                   help="layer dims each array dim may take in --spatial search, e.g. 'D1=K;D2=C,OX' "
+                   "(default: the ZigZag mapping file's spatial_mapping_hint of the layer, else none)")
 
 
 def _positive_int(text: str) -> int:
@@ -206,12 +207,21 @@ def cmd_layer(args: argparse.Namespace) -> int:
             from acco.mapping.spatial_search import check_hint
 
             try:
-                hint = parse_hint(args.spatial_hint or "")
+                if args.spatial_hint is None and args.mapping:  # the ZigZag mapping file's hint, if any
+                    from acco.io.zigzag import zigzag_spatial_hints
+
+                    try:
+                        hint = zigzag_spatial_hints(args.workload, args.mapping).get(args.layer, ())
+                    except InputError:
+                        hint = ()  # not a ZigZag workload and mapping: search_layer says what is wrong
+                else:
+                    hint = parse_hint(args.spatial_hint or "")
                 check_hint(hint, load_any_hardware(args.hardware))
             except ValueError as e:
                 raise InputError("--spatial-hint", "", "ARRAYDIM=DIM[,DIM...] separated by ';'", str(e)) from None
             config = SpatialSearchConfig(config, args.spatial_top, hint)  # type: ignore[assignment]
-            settings = {**settings, "spatial": "search", "spatial_top": args.spatial_top, "spatial_hint": args.spatial_hint}
+            settings = {**settings, "spatial": "search", "spatial_top": args.spatial_top,
+                        "spatial_hint": {oa: list(dims) for oa, dims in hint}}
             label += f", spatial search top {args.spatial_top}"
         elif args.spatial_top != 4 or args.spatial_hint:
             raise InputError("--spatial-top/--spatial-hint", "", "--spatial search with them", "--spatial fixed")

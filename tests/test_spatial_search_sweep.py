@@ -73,3 +73,19 @@ def test_cli_layer_reports_the_chosen_unrolling(capsys):
     assert "--spatial-hint" in capsys.readouterr().err
     assert main(["layer", hw, wl, "--layer", "0", "--spatial-top", "2"]) == 2
     assert "--spatial search" in capsys.readouterr().err
+
+
+def test_cli_layer_takes_the_zigzag_mapping_files_hint(tmp_path, capsys):
+    zz = DATA / "zigzag_examples"
+    text = (zz / "mapping" / "tpu_like.yaml").read_text()
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(text.replace("- name: default\n", "- name: default\n  spatial_mapping_hint: {D1: [ox], D2: [OY]}\n", 1))
+    args = ["layer", str(zz / "hardware" / "tpu_like.yaml"), str(zz / "workload" / "conv_k64_c64_56x56_3x3.yaml"),
+            "--mapping", str(mapping), "--layer", "0", "--spatial", "search", "--spatial-top", "2", "--json"]
+    assert main(args) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["search"]["spatial_hint"] == {"D1": ["OX"], "D2": ["OY"]}
+    assert d["spatial_unrolling"] == {"D1": ["OX", 28], "D2": ["OY", 28]}  # the divisors of 56 that fit 32
+    assert main(args + ["--spatial-hint", "D1=K;D2=C"]) == 0  # the option overrides the file
+    d = json.loads(capsys.readouterr().out)
+    assert d["spatial_unrolling"] == {"D1": ["K", 32], "D2": ["C", 32]}
