@@ -135,6 +135,28 @@ def add_spatial_options(p: argparse.ArgumentParser) -> None:
                    "(default: the ZigZag mapping file's spatial_mapping_hint of the layer, else none)")
 
 
+def _spatial_hint(args: argparse.Namespace) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`--spatial-hint`, else the ZigZag mapping file's `spatial_mapping_hint` of the layer, else none;
+    checked against the hardware's array dims."""
+    from acco.api import load_any_hardware
+    from acco.mapping.spatial_search import check_hint, parse_hint
+
+    try:
+        if args.spatial_hint is None and args.mapping:
+            from acco.io.zigzag import zigzag_spatial_hints
+
+            try:
+                hint = zigzag_spatial_hints(args.workload, args.mapping).get(args.layer, ())
+            except InputError:
+                hint = ()  # not a ZigZag workload and mapping: search_layer says what is wrong
+        else:
+            hint = parse_hint(args.spatial_hint or "")
+        check_hint(hint, load_any_hardware(args.hardware))
+    except ValueError as e:
+        raise InputError("--spatial-hint", "", "ARRAYDIM=DIM[,DIM...] separated by ';'", str(e)) from None
+    return hint
+
+
 def _positive_int(text: str) -> int:
     """argparse type: a positive integer."""
     try:
@@ -187,6 +209,9 @@ def cmd_layer(args: argparse.Namespace) -> int:
 
     search = None
     if args.temporal_mapping:
+        if args.spatial == "search":
+            raise InputError("--spatial", "", "no --spatial search with --temporal-mapping (a given mapping is evaluated, "
+                             "not searched)", "--spatial search")
         try:
             cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping, args.mapping)
         except MappingDoesNotFit as e:
@@ -201,24 +226,9 @@ def cmd_layer(args: argparse.Namespace) -> int:
             settings = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt}
             label = f"LOMA lpf {args.lpf_limit}"
         if args.spatial == "search":
-            from acco.mapping.spatial_search import SpatialSearchConfig, parse_hint
+            from acco.mapping.spatial_search import SpatialSearchConfig
 
-            from acco.api import load_any_hardware
-            from acco.mapping.spatial_search import check_hint
-
-            try:
-                if args.spatial_hint is None and args.mapping:  # the ZigZag mapping file's hint, if any
-                    from acco.io.zigzag import zigzag_spatial_hints
-
-                    try:
-                        hint = zigzag_spatial_hints(args.workload, args.mapping).get(args.layer, ())
-                    except InputError:
-                        hint = ()  # not a ZigZag workload and mapping: search_layer says what is wrong
-                else:
-                    hint = parse_hint(args.spatial_hint or "")
-                check_hint(hint, load_any_hardware(args.hardware))
-            except ValueError as e:
-                raise InputError("--spatial-hint", "", "ARRAYDIM=DIM[,DIM...] separated by ';'", str(e)) from None
+            hint = _spatial_hint(args)
             config = SpatialSearchConfig(config, args.spatial_top, hint)  # type: ignore[assignment]
             settings = {**settings, "spatial": "search", "spatial_top": args.spatial_top,
                         "spatial_hint": {oa: list(dims) for oa, dims in hint}}

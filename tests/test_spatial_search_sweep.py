@@ -73,6 +73,9 @@ def test_cli_layer_reports_the_chosen_unrolling(capsys):
     assert "--spatial-hint" in capsys.readouterr().err
     assert main(["layer", hw, wl, "--layer", "0", "--spatial-top", "2"]) == 2
     assert "--spatial search" in capsys.readouterr().err
+    tm = str(DATA / "handworked_tm0.yaml")
+    assert main(["layer", hw, wl, "--layer", "0", "--temporal-mapping", tm, "--spatial", "search"]) == 2
+    assert "no --spatial search with --temporal-mapping" in capsys.readouterr().err
 
 
 def test_cli_layer_takes_the_zigzag_mapping_files_hint(tmp_path, capsys):

@@ -104,12 +104,6 @@ def candidate_unrollings(layer: Layer, acc: Accelerator, hint: Hint = ()) -> lis
     return [u for u, _ in _scored(layer, acc, hint)]
 
 
-def utilisation(layer: Layer, acc: Accelerator, unrolling: Unrolling) -> float:
-    """Spatial utilisation of an unrolling: product of its (limited, fractional) factors over the array size."""
-    lim = limit(layer.loop_sizes, acc.array.dimensions, unrolling)
-    return prod(s for _, _, s in lim) / acc.array.total_units
-
-
 def _scored(layer: Layer, acc: Accelerator, hint: Hint) -> list[tuple[Unrolling, float]]:
     """(candidate, utilisation) in enumeration order; candidates depend on loop sizes, array and hint only."""
     check_hint(hint, acc)
