@@ -92,3 +92,21 @@ def test_cli_layer_takes_the_zigzag_mapping_files_hint(tmp_path, capsys):
     assert main(args + ["--spatial-hint", "D1=K;D2=C"]) == 0  # the option overrides the file
     d = json.loads(capsys.readouterr().out)
     assert d["spatial_unrolling"] == {"D1": ["K", 32], "D2": ["C", 32]}
+
+
+def test_other_array_dims_need_the_spatial_search(tmp_path, capsys):
+    """A 4x1 array (D1 only): the workload's fixed unrolling (D1: K, D2: C) does not fit it, the search does."""
+    hw = tmp_path / "hw_d1.yaml"
+    hw.write_text((DATA / "handworked_hw.yaml").read_text().replace("dimensions: {D1: 2, D2: 2}", "dimensions: {D1: 4}"))
+    wl = str(DATA / "handworked_wl.yaml")
+    assert main(["layer", str(hw), wl, "--layer", "0", "--json"]) == 2
+    assert "spatial_mapping.D2" in capsys.readouterr().err
+    assert main(["layer", str(hw), wl, "--layer", "0", "--spatial", "search", "--spatial-top", "20", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert list(d["spatial_unrolling"]) == ["D1"]
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"hardware: [{hw}]\nworkloads: [{wl}]\ntile_x: [1]\ntile_y: [1]\nmapper: {{spatial: search}}\n")
+    assert load_sweep(sweep).mapper.spatial == "search"
+    sweep.write_text(f"hardware: [{hw}]\nworkloads: [{wl}]\ntile_x: [1]\ntile_y: [1]\n")
+    with pytest.raises(InputError, match="spatial_mapping.D2"):
+        load_sweep(sweep)

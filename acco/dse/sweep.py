@@ -318,7 +318,7 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
         step3 = Step3Settings(**s3)
 
     if check_inputs:
-        _check_inputs(str(project), hardware, workloads, cut_fields)
+        _check_inputs(str(project), hardware, workloads, cut_fields, mapper.spatial != "search")
         if mapper.spatial_hint:
             _check_hint_dims(m_f.child("spatial_hint"), mapper.spatial_hint, hardware)
 
@@ -340,8 +340,10 @@ def _check_hint_dims(f: Field, hint: tuple[tuple[str, tuple[str, ...]], ...], ha
                 raise f.key_field(oa).error(f"an array dimension of {hardware_name(hw)} ({', '.join(dims)})", repr(oa))
 
 
-def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fields: list[list[Field]]) -> None:
-    """Load every hardware and workload of a sweep; check spatial mappings against arrays and cut ids.
+def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fields: list[list[Field]],
+                  check_unrolling: bool = True) -> None:
+    """Load every hardware and workload of a sweep; check spatial mappings against arrays (not with the
+    spatial search, which does not need them to fit) and cut ids.
 
     Hardware may be ACCO's or ZigZag 3.x files (as Step 1 reads them); each error is the input file's
     own located InputError (a spatial mapping that does not fit names the workload file and layer).
@@ -354,7 +356,7 @@ def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fiel
         for text in workloads:
             wl_path = locate.workload_path(root, hw, text)
             wl = load_workload(wl_path)
-            for layer in wl.layers:
+            for layer in wl.layers if check_unrolling else ():
                 check_spatial_mapping(layer, acc, wl_path)
             ids = [layer.id for layer in wl.layers]
             for fields in cut_fields:

@@ -140,13 +140,14 @@ def _scored_cached(
 
 def ranked_candidates(layer: Layer, acc: Accelerator, top: int, hint: Hint = ()) -> list[Unrolling]:
     """The `top` candidates of highest utilisation, then the layer's own unrolling if not among them
-    (and it respects the hint)."""
+    (and it respects the hint and names only dims of the array)."""
     scored = _scored(layer, acc, hint)
     order = sorted(range(len(scored)), key=lambda i: -scored[i][1])
     chosen = [scored[i][0] for i in order[:top]]
     own = tuple(layer.spatial_mapping)
     allowed = dict(hint)
-    if own not in chosen and all(d in allowed.get(oa, (d,)) for oa, d, _ in own):
+    fits = all(oa in acc.array.dimensions for oa, _, _ in own)  # an array of other dims: only the candidates
+    if fits and own not in chosen and all(d in allowed.get(oa, (d,)) for oa, d, _ in own):
         chosen.append(own)
     return chosen
 
