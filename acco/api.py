@@ -31,6 +31,7 @@ def _load_layer(
     workload: str | os.PathLike[str],
     layer_id: int,
     mapping: str | os.PathLike[str] | None = None,
+    check_unrolling: bool = True,
 ) -> tuple[Accelerator, Layer]:
     """Load hardware + workload (ACCO or ZigZag 3.x files; ZigZag workloads need their mapping file)."""
     from acco.io import zigzag
@@ -55,7 +56,7 @@ def _load_layer(
     if layer_id not in ids:
         raise InputError(str(workload), "layers", f"a computed layer id ({', '.join(map(str, ids))})", f"--layer {layer_id}")
     layer = wl.layer(layer_id)
-    if not is_zz:  # ZigZag keeps oversized unrollings and clips them, as the cost model does
+    if not is_zz and check_unrolling:  # ZigZag keeps oversized unrollings and clips them, as the cost model does
         check_spatial_mapping(layer, acc, workload)
     return acc, layer
 
@@ -80,8 +81,11 @@ def search_layer(
     config: LomaConfig | SalsaConfig = LomaConfig(),
     mapping: str | os.PathLike[str] | None = None,
 ) -> SearchResult:
-    """Load the inputs and find the best temporal mapping of one layer with LOMA or SALSA."""
-    acc, layer = _load_layer(hardware, workload, layer_id, mapping)
+    """Load the inputs and find the best temporal mapping of one layer with LOMA or SALSA (or a spatial
+    search, which needs no fixed unrolling that fits the array)."""
+    from acco.mapping.spatial_search import SpatialSearchConfig
+
+    acc, layer = _load_layer(hardware, workload, layer_id, mapping, not isinstance(config, SpatialSearchConfig))
     try:
         return best_mapping(layer, acc, config)
     except (DoesNotFit, ValueError) as e:

@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", metavar="MAPPING.yaml",
                    help="ZigZag 3.x mapping file, needed when WL.yaml is a ZigZag workload (HW.yaml may be ZigZag's too)")
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
+    add_spatial_options(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
     add_import_onnx_parser(sub)
@@ -120,6 +121,40 @@ def build_parser() -> argparse.ArgumentParser:
     from acco.pipeline import add_run_parser
     add_run_parser(sub)
     return parser
+
+
+def add_spatial_options(p: argparse.ArgumentParser) -> None:
+    """`--spatial fixed|search`, `--spatial-top N`, `--spatial-hint HINT` (acco.mapping.spatial_search)."""
+    p.add_argument("--spatial", choices=["fixed", "search"], default="fixed",
+                   help="spatial unrolling: fixed (the workload's, default) or search (candidates ranked by "
+                   "utilisation, the best --spatial-top and the workload's own costed with the temporal mapper)")
+    p.add_argument("--spatial-top", type=_positive_int, default=4, metavar="N",
+                   help="candidates costed by --spatial search (default 4)")
+    p.add_argument("--spatial-hint", metavar="HINT",
+                   help="layer dims each array dim may take in --spatial search, e.g. 'D1=K;D2=C,OX' "
+                   "(default: the ZigZag mapping file's spatial_mapping_hint of the layer, else none)")
+
+
+def _spatial_hint(args: argparse.Namespace) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`--spatial-hint`, else the ZigZag mapping file's `spatial_mapping_hint` of the layer, else none;
+    checked against the hardware's array dims."""
+    from acco.api import load_any_hardware
+    from acco.mapping.spatial_search import check_hint, parse_hint
+
+    try:
+        if args.spatial_hint is None and args.mapping:
+            from acco.io.zigzag import zigzag_spatial_hints
+
+            try:
+                hint = zigzag_spatial_hints(args.workload, args.mapping).get(args.layer, ())
+            except InputError:
+                hint = ()  # not a ZigZag workload and mapping: search_layer says what is wrong
+        else:
+            hint = parse_hint(args.spatial_hint or "")
+        check_hint(hint, load_any_hardware(args.hardware))
+    except ValueError as e:
+        raise InputError("--spatial-hint", "", "ARRAYDIM=DIM[,DIM...] separated by ';'", str(e)) from None
+    return hint
 
 
 def _positive_int(text: str) -> int:
@@ -174,6 +209,9 @@ def cmd_layer(args: argparse.Namespace) -> int:
 
     search = None
     if args.temporal_mapping:
+        if args.spatial == "search":
+            raise InputError("--spatial", "", "no --spatial search with --temporal-mapping (a given mapping is evaluated, "
+                             "not searched)", "--spatial search")
         try:
             cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping, args.mapping)
         except MappingDoesNotFit as e:
@@ -187,6 +225,16 @@ def cmd_layer(args: argparse.Namespace) -> int:
             config = LomaConfig(args.lpf_limit, args.opt)
             settings = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt}
             label = f"LOMA lpf {args.lpf_limit}"
+        if args.spatial == "search":
+            from acco.mapping.spatial_search import SpatialSearchConfig
+
+            hint = _spatial_hint(args)
+            config = SpatialSearchConfig(config, args.spatial_top, hint)  # type: ignore[assignment]
+            settings = {**settings, "spatial": "search", "spatial_top": args.spatial_top,
+                        "spatial_hint": {oa: list(dims) for oa, dims in hint}}
+            label += f", spatial search top {args.spatial_top}"
+        elif args.spatial_top != 4 or args.spatial_hint:
+            raise InputError("--spatial-top/--spatial-hint", "", "--spatial search with them", "--spatial fixed")
         search = search_layer(args.hardware, args.workload, args.layer, config, args.mapping)
         cost = search.cost
     if args.json:
@@ -194,9 +242,15 @@ def cmd_layer(args: argparse.Namespace) -> int:
         if search is not None:
             d["search"] = {**settings, "engine": search.engine, "orderings": search.orderings,
                            "valid": search.valid, "seconds": search.seconds}
+            if search.spatial is not None:
+                d["spatial_unrolling"] = {oa: [dim, u] for oa, dim, u in search.spatial}
         print(json.dumps(d, indent=2))
     else:
         print(format_layer_cost(cost))
+        if search is not None and search.spatial is not None:
+            from acco.mapping.spatial_search import format_unrolling
+
+            print(f"  spatial       {format_unrolling(search.spatial)} (chosen by spatial search)")
         if search is not None:
             print(f"  search        {label} ({search.engine}), opt {args.opt}: {search.orderings} orderings "
                   f"costed ({search.valid} fit) in {search.seconds:.2f} s")

@@ -28,25 +28,61 @@ _KEYS_OPTIONAL = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MapperSettings:
-    """Per-layer temporal mapper of a sweep: engine and its settings (the target comes per scenario)."""
+    """Per-layer mapper of a sweep: temporal engine and its settings (the target comes per scenario),
+    and the opt-in spatial search (`spatial: search`, `spatial_top`, `spatial_hint`).
+
+    The spatial fields are left out of `repr` and of the pickled state while they hold their
+    defaults, so settings digests and result files of sweeps without them stay as they were.
+    """
 
     engine: str = "loma"
     lpf_limit: int = 6
     iterations: int = 80
     chains: int = 2
+    spatial: str = "fixed"
+    spatial_top: int = 4
+    spatial_hint: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def _set_spatial(self) -> dict[str, Any]:
+        """The spatial fields that differ from their defaults."""
+        d = {"spatial": self.spatial, "spatial_top": self.spatial_top, "spatial_hint": self.spatial_hint}
+        return {k: v for k, v in d.items() if v != _SPATIAL_DEFAULTS[k]}
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self._set_spatial().items())
+        return (f"MapperSettings(engine={self.engine!r}, lpf_limit={self.lpf_limit!r}, "
+                f"iterations={self.iterations!r}, chains={self.chains!r}{extra})")
+
+    def __getstate__(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k not in _SPATIAL_DEFAULTS}
+        d.update(self._set_spatial())
+        return d
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({**_SPATIAL_DEFAULTS, **state})
 
     def config(self, target: str, seed: int) -> Any:
         """The mapper config object `acco.search.best_mapping` takes."""
         if self.engine == "salsa":
             from acco.search.salsa import SalsaConfig
 
-            return SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target,
-                               loma_lpf_limit=self.lpf_limit)  # never worse than LOMA at this limit
-        from acco.search.loma import LomaConfig
+            temporal: Any = SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target,
+                                        loma_lpf_limit=self.lpf_limit)  # never worse than LOMA at this limit
+        else:
+            from acco.search.loma import LomaConfig
 
-        return LomaConfig(lpf_limit=self.lpf_limit, objective=target)
+            temporal = LomaConfig(lpf_limit=self.lpf_limit, objective=target)
+        if self.spatial == "search":
+            from acco.mapping.spatial_search import SpatialSearchConfig
+
+            return SpatialSearchConfig(temporal, self.spatial_top, self.spatial_hint)
+        return temporal
+
+
+_SPATIAL_DEFAULTS: dict[str, Any] = {"spatial": "fixed", "spatial_top": 4, "spatial_hint": ()}
+SPATIAL_MODES = ("fixed", "search")
 
 
 @dataclass(frozen=True)
@@ -86,6 +122,21 @@ class Sweep:
     def workload_path(self, hw_path: str, workload: str) -> str:
         """The workload file of `workload` for the hardware at `hw_path` (name → family folder, or a path)."""
         return locate.workload_path(self.project, hw_path, workload)
+
+
+def _spatial_hint(f: Field) -> dict[str, Any]:
+    """`spatial_hint: {D1: [K], D2: [C, OX]}` -> {"spatial_hint": (("D1", ("K",)), ("D2", ("C", "OX")))} ({} if absent)."""
+    if f.missing:
+        return {}
+    f.mapping("a mapping array dimension -> list of loop dimensions, e.g. {D1: [K], D2: [C, OX]}")
+    hint = []
+    for oa, hf in f.items():
+        hf.seq(f"a non-empty list of loop dimensions for {oa}")
+        dims = tuple(e.text("a loop dimension name").upper() for e in hf.elements())
+        if not dims:
+            raise hf.error(f"a non-empty list of loop dimensions for {oa}", "[]")
+        hint.append((str(oa), dims))
+    return {"spatial_hint": tuple(hint)}
 
 
 def hardware_name(hw_path: str) -> str:
@@ -211,15 +262,25 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
     mapper = MapperSettings()
     m_f = root_f.child("mapper")
     if not m_f.missing:
-        m_f.mapping("a mapper mapping (engine, lpf_limit, iterations, chains)", (), ("engine", "lpf_limit", "iterations", "chains"))
+        m_f.mapping("a mapper mapping (engine, lpf_limit, iterations, chains, spatial, spatial_top, spatial_hint)", (),
+                    ("engine", "lpf_limit", "iterations", "chains", "spatial", "spatial_top", "spatial_hint"))
         kw: dict[str, Any] = {}
         if not m_f.child("engine").missing:
             if m_f.child("engine").value not in ENGINES:
                 raise m_f.child("engine").error(f"one of {', '.join(ENGINES)}")
             kw["engine"] = m_f.child("engine").value
-        for k in ("lpf_limit", "iterations", "chains"):
+        for k in ("lpf_limit", "iterations", "chains", "spatial_top"):
             if not m_f.child(k).missing:
                 kw[k] = m_f.child(k).pos_int()
+        if not m_f.child("spatial").missing:
+            if m_f.child("spatial").value not in SPATIAL_MODES:
+                raise m_f.child("spatial").error(f"one of {', '.join(SPATIAL_MODES)}")
+            kw["spatial"] = m_f.child("spatial").value
+        kw.update(_spatial_hint(m_f.child("spatial_hint")))
+        if kw.get("spatial", "fixed") == "fixed":
+            for k in ("spatial_top", "spatial_hint"):
+                if k in kw:
+                    raise m_f.child(k).error("no spatial_top or spatial_hint unless spatial: search", "spatial: fixed")
         mapper = MapperSettings(**kw)
 
     seed = root_f.child("seed").nonneg_int("a non-negative integer seed") if not root_f.child("seed").missing else 0
@@ -257,7 +318,9 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
         step3 = Step3Settings(**s3)
 
     if check_inputs:
-        _check_inputs(str(project), hardware, workloads, cut_fields)
+        _check_inputs(str(project), hardware, workloads, cut_fields, mapper.spatial != "search")
+        if mapper.spatial_hint:
+            _check_hint_dims(m_f.child("spatial_hint"), mapper.spatial_hint, hardware)
 
     return Sweep(
         path=path, name=name, hardware=tuple(hardware), workloads=tuple(workloads), tile_x=tile_x,
@@ -266,8 +329,21 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
     )
 
 
-def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fields: list[list[Field]]) -> None:
-    """Load every hardware and workload of a sweep; check spatial mappings against arrays and cut ids.
+def _check_hint_dims(f: Field, hint: tuple[tuple[str, tuple[str, ...]], ...], hardware: list[str]) -> None:
+    """Each array dim a spatial hint names exists in every hardware of the sweep."""
+    from acco.api import load_any_hardware
+
+    for hw in hardware:
+        dims = load_any_hardware(hw).array.dimensions
+        for oa, _ in hint:
+            if oa not in dims:
+                raise f.key_field(oa).error(f"an array dimension of {hardware_name(hw)} ({', '.join(dims)})", repr(oa))
+
+
+def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fields: list[list[Field]],
+                  check_unrolling: bool = True) -> None:
+    """Load every hardware and workload of a sweep; check spatial mappings against arrays (not with the
+    spatial search, which does not need them to fit) and cut ids.
 
     Hardware may be ACCO's or ZigZag 3.x files (as Step 1 reads them); each error is the input file's
     own located InputError (a spatial mapping that does not fit names the workload file and layer).
@@ -280,7 +356,7 @@ def _check_inputs(root: str, hardware: list[str], workloads: list[str], cut_fiel
         for text in workloads:
             wl_path = locate.workload_path(root, hw, text)
             wl = load_workload(wl_path)
-            for layer in wl.layers:
+            for layer in wl.layers if check_unrolling else ():
                 check_spatial_mapping(layer, acc, wl_path)
             ids = [layer.id for layer in wl.layers]
             for fields in cut_fields:

@@ -416,6 +416,8 @@ class _Entry:
     links: dict[str, str]
     links_field: Field
     ordering: list[tuple[str, int | None]] | None
+    #: `spatial_mapping_hint` as (array dim, loop dims) pairs (used by the opt-in spatial search)
+    hint: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _unrolling(f: Field) -> tuple[str, int]:
@@ -460,13 +462,13 @@ def _mapping_entries(doc: Field) -> list[_Entry]:
                     dims_here.append(dim)
                     spatial.append((oa, dim, factor, uf))
 
-        hint_f = nf.child("spatial_mapping_hint")  # only steers ZigZag's spatial-mapping generator: checked, unused
+        hint_f = nf.child("spatial_mapping_hint")  # steers only the opt-in spatial search (acco.mapping.spatial_search)
+        hint: list[tuple[str, tuple[str, ...]]] = []
         if not hint_f.missing and hint_f.value is not None:
             hint_f.mapping("a mapping array dimension -> list of loop dimensions")
-            for _oa, hf in hint_f.items():
+            for oa, hf in hint_f.items():
                 hf.seq("a list of loop dimensions")
-                for e in hf.elements():
-                    e.text("a loop dimension name")
+                hint.append((str(oa), tuple(e.text("a loop dimension name").upper() for e in hf.elements())))
 
         links_f = nf.child("memory_operand_links")
         links = dict(DEFAULT_LINKS)
@@ -502,7 +504,7 @@ def _mapping_entries(doc: Field) -> list[_Entry]:
                     ordering.append((dim, None))
                 else:
                     ordering.append((dim, sf.pos_int("a positive integer loop size (or '*')")))
-        entries.append(_Entry(name, nf, spatial, links, links_f, ordering))
+        entries.append(_Entry(name, nf, spatial, links, links_f, ordering, tuple(hint)))
     return entries
 
 
@@ -610,6 +612,23 @@ def zigzag_temporal_orderings(
     """Complete user temporal orderings per layer id, as (dim, size) innermost first (constraint-style ones omitted)."""
     _, orderings = _load(workload_path, mapping_path, None)
     return orderings
+
+
+def zigzag_spatial_hints(
+    workload_path: str | os.PathLike[str], mapping_path: str | os.PathLike[str]
+) -> dict[int, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The `spatial_mapping_hint` of each layer's mapping entry by layer id (empty: none); for files
+    `load_zigzag_workload` has read."""
+    wl_doc = Field.root(workload_path, read_zigzag_yaml(workload_path))
+    map_doc = Field.root(mapping_path, read_zigzag_yaml(mapping_path))
+    entries = _mapping_entries(map_doc)
+    items = list(wl_doc.elements())
+    ids = {lf.value["id"]: i for i, lf in enumerate(items)}
+    out = {}
+    for lf in items:
+        r = _raw_layer(lf.renamed(f"[id={lf.value['id']}]"), ids)
+        out[r.id] = _select(entries, r.name, r.op_type, map_doc.file, r.field.path).hint
+    return out
 
 
 def _load(

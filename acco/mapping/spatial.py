@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import ceil
+from typing import Iterable, Mapping
 
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
@@ -59,12 +60,19 @@ class SpatialMapping:
 
 def limit_unrolling(layer: Layer, accelerator: Accelerator) -> tuple[tuple[str, str, float], ...]:
     """Limit each user unrolling to the array and layer sizes; make non-dividing ones fractional."""
-    remaining = dict(layer.loop_sizes)
+    return limit(layer.loop_sizes, accelerator.array.dimensions, layer.spatial_mapping)
+
+
+def limit(
+    loop_sizes: Mapping[str, int], array_dims: Mapping[str, int], unrolling: Iterable[tuple[str, str, int]]
+) -> tuple[tuple[str, str, float], ...]:
+    """`limit_unrolling` of an unrolling given apart from its layer (loop sizes) and accelerator (array dims)."""
+    remaining = dict(loop_sizes)
     out: list[tuple[str, str, float]] = []
-    for oa_dim, dim, size in layer.spatial_mapping:
+    for oa_dim, dim, size in unrolling:
         if dim not in remaining:  # not a loop of this layer, or fully unrolled by an earlier array dim
             continue
-        u = min(accelerator.array.dimensions[oa_dim], size, remaining[dim])
+        u = min(array_dims[oa_dim], size, remaining[dim])
         rest = ceil(remaining[dim] / u)
         out.append((oa_dim, dim, remaining[dim] / rest))
         if rest == 1:

@@ -137,6 +137,8 @@ class SearchResult:
     seconds: float
     engine: str = "loma"
     seed: int | None = None
+    #: the unrolling chosen by a spatial search (`acco.mapping.spatial_search`); None: the layer's own
+    spatial: tuple[tuple[str, str, int], ...] | None = None
 
 
 #: orderings costed per numpy batch (bounded memory, large enough to amortise numpy's overhead)
