@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from math import ceil, prod
 
+from acco.cost.versions import DEFAULT_MODEL, ZIGZAG_391, check_model
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping
@@ -33,9 +34,18 @@ def _tile_bits(layer: Layer, op: str, loops: list[tuple[str, float]], precision:
 
 
 def allocate(
-    layer: Layer, acc: Accelerator, spatial: SpatialMapping, ordering: list[tuple[str, int]] | tuple
+    layer: Layer,
+    acc: Accelerator,
+    spatial: SpatialMapping,
+    ordering: list[tuple[str, int]] | tuple,
+    model: str = DEFAULT_MODEL,
 ) -> TemporalMapping:
-    """Allocate one loop ordering (innermost first) to the memory levels; DoesNotFit if impossible."""
+    """Allocate one loop ordering (innermost first) to the memory levels; DoesNotFit if impossible.
+
+    ``zigzag-3.9.1`` (``alloc_precision``): O is stored at psum precision while an unallocated temporal
+    loop or a spatial loop above the level is irrelevant to it (acco-2022: temporal loops only).
+    """
+    check_model(model)
     mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
     ir_out = set(layer.irrelevant_dims(layer.output_operand))
     unalloc = {op: list(ordering) for op in layer.operands}
@@ -53,6 +63,8 @@ def allocate(
         for op in ops:
             if op == layer.output_operand:
                 psum = any(d in ir_out for d, _ in unalloc[op])
+                if model == ZIGZAG_391:  # alloc_precision: spatial loops above this level count too
+                    psum = psum or any(d in ir_out for lvl in spatial.levels[op][level_no[op] + 1 :] for d, _ in lvl)
                 prec = layer.precision["O"] if psum else layer.precision["O_final"]
             else:
                 prec = layer.precision[op]

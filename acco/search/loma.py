@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from acco.cost.batch import BatchEvaluator
 from acco.cost.model import LayerCost, MappingDoesNotFit, evaluate
+from acco.cost.versions import DEFAULT_MODEL, check_model
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.search.allocator import DoesNotFit, allocate
@@ -30,12 +31,14 @@ OBJECTIVES = ("energy", "latency", "edp")
 
 @dataclass(frozen=True)
 class LomaConfig:
-    """LOMA settings: the LPF limit (None = no merging) and the objective."""
+    """LOMA settings: the LPF limit (None = no merging), the objective and the cost-model version."""
 
     lpf_limit: int | None = 6
     objective: str = "energy"
+    model: str = DEFAULT_MODEL
 
     def __post_init__(self) -> None:
+        check_model(self.model)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.lpf_limit is not None and self.lpf_limit < 1:
@@ -207,7 +210,12 @@ def loma(
     from acco.cost import kernel  # imported on first search: numba's import is not free
 
     try:
-        if kernel.available():
+        if config.model != DEFAULT_MODEL:  # the fast paths implement the default model only
+            from acco.search.scalar_eval import ScalarEvaluator
+
+            se = ScalarEvaluator(ev, config.model)
+            codes, cuts, n, valid = best_of_orderings(se, _code_batches(ev, lpfs), config.objective, bar)  # type: ignore[arg-type]
+        elif kernel.available():
             ce = kernel.CompiledEvaluator(ev)
             codes, cuts, n, valid = ce.scan([ev.code_of[x] for x in lpfs], config.objective, bar)
         else:
@@ -217,7 +225,7 @@ def loma(
             bar.close()
     if codes is None:
         raise DoesNotFit(f"layer {layer.id}: no loop ordering of {n} fits the memory hierarchy of {acc.name}")
-    cost = evaluate(layer, acc, ev.temporal_mapping(codes, cuts), spatial)
+    cost = evaluate(layer, acc, ev.temporal_mapping(codes, cuts), spatial, config.model)
     return SearchResult(cost, n, valid, time.perf_counter() - t0)
 
 
@@ -232,8 +240,8 @@ def loma_scalar(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(
     for ordering in multiset_permutations(lpfs):
         n += 1
         try:
-            tm = allocate(layer, acc, spatial, list(ordering))
-            cost = evaluate(layer, acc, tm, spatial)
+            tm = allocate(layer, acc, spatial, list(ordering), config.model)
+            cost = evaluate(layer, acc, tm, spatial, config.model)
         except (DoesNotFit, MappingDoesNotFit):
             continue
         valid += 1
