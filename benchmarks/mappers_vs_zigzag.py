@@ -69,7 +69,7 @@ LOMA_ENERGY_TOLERANCE = 0.005  # relative, ACCO vs ZigZag at the same lpf limit
 LOMA_LATENCY_TOLERANCE = 0.01
 #: with --model zigzag-3.9.1: ACCO-SALSA's energy may exceed ZigZag-SALSA's by at most this (relative)
 SALSA_ENERGY_TOLERANCE = 0.005
-#: cost-model versions (acco.cost.versions.MODELS; spelled out so that --help needs no import of acco)
+#: cost-model versions (acco.model_versions.MODELS; spelled out so that --help needs no import of acco)
 MODELS = ("acco-2022", "zigzag-3.9.1")
 
 

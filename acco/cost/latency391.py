@@ -1,4 +1,4 @@
-"""ZigZag 3.9.1's latency model (cost model version ``zigzag-3.9.1``, `acco.cost.versions`).
+"""ZigZag 3.9.1's latency model (cost model version ``zigzag-3.9.1``, `acco.model_versions`).
 
 Ideal cycles and the combined stall/slack are the original's (`acco.cost.model.stall_slack`). What
 differs from ``acco-2022``:

@@ -14,7 +14,7 @@ from math import ceil
 import numpy as np
 
 from acco.cost.patterns import DIRS, OperandPattern, build_patterns, total_cycles
-from acco.cost.versions import DEFAULT_MODEL, ZIGZAG_391, check_model, words_391
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, words_391
 from acco.hardware.models import Accelerator, MemoryLevel
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.mapping.temporal import TemporalMapping
@@ -72,7 +72,7 @@ class LayerCost:
     offload_pairs: tuple[int, ...] = ()
     #: zigzag-3.9.1 only: cycles for the last results to leave a systolic array (in latency_total2)
     systolic_drain: int = 0
-    #: the cost-model version that computed this cost (acco.cost.versions)
+    #: the cost-model version that computed this cost (acco.model_versions)
     model: str = DEFAULT_MODEL
 
     @property
@@ -137,7 +137,7 @@ def word_accesses(
 
     A transfer of b bits per period costs ceil(b / bw_min) * bw_min / bw_max words per instance;
     transfers towards the level below are also limited by the bandwidth on the other side
-    (``zigzag-3.9.1``: no such limit, and whole words, `acco.cost.versions.words_391`).
+    (``zigzag-3.9.1``: no such limit, and whole words, `acco.model_versions.words_391`).
     """
     out: dict[str, tuple[Accesses, ...]] = {}
     for op, pat in pats.items():
@@ -388,7 +388,7 @@ def evaluate(
 ) -> LayerCost:
     """Cost of one layer under one spatial + temporal mapping (ACCO's per-layer model).
 
-    ``model`` names the cost-model version (`acco.cost.versions`: acco-2022, the default, or zigzag-3.9.1).
+    ``model`` names the cost-model version (`acco.model_versions`: acco-2022, the default, or zigzag-3.9.1).
     """
     check_model(model)
     spatial = spatial or spatial_mapping_for(layer, acc)

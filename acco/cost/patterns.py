@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from acco.cost.versions import DEFAULT_MODEL, ZIGZAG_391, check_model, truncated_pr_extent
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, truncated_pr_extent
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
 from acco.workload.layer import Layer, pr_extent
@@ -145,7 +145,7 @@ def build_patterns(
 ) -> dict[str, OperandPattern]:
     """Derive the per-operand, per-level transfer patterns of one (spatial, temporal) mapping.
 
-    ``model`` (acco.cost.versions): ``zigzag-3.9.1`` applies ``pr_trunc`` and ``mac_stationarity``.
+    ``model`` (acco.model_versions): ``zigzag-3.9.1`` applies ``pr_trunc`` and ``mac_stationarity``.
     """
     check_model(model)
     ops = layer.operands

@@ -253,6 +253,7 @@ def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> None
         "seed": sweep.seed,
         "mapper": {"engine": sweep.mapper.engine, "lpf_limit": sweep.mapper.lpf_limit,
                    "iterations": sweep.mapper.iterations, "chains": sweep.mapper.chains},
+        "model": sweep.mapper.model,
         "scenarios": len(scenarios),
     }
     atomic_write_bytes(step1 / "manifest.json", (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())

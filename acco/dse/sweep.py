@@ -1,7 +1,8 @@
 """Sweep files (`inputs/sweeps/*.yaml`): the design space of Step 1, validated like every input.
 
 A sweep names hardware and workloads and lists tile sizes, caching modes, explicit cuts, `cut_max`,
-initial dilations, the batch, the per-layer optimisation targets, the mapper and the seed. Hardware
+initial dilations, the batch, the per-layer optimisation targets, the mapper, the seed and the
+cost-model version (`model`: acco-2022, the default, or zigzag-3.9.1). Hardware
 may be given by name (`Meta_prototype_DF` → `inputs/hardware/Meta_prototype_DF.yaml`) or path;
 a workload by name is looked up per hardware family (`inputs/workloads/Meta_prototype/<name>.yaml`,
 the family being the hardware name without `_DF`), or given as a path: absolute, or relative to the
@@ -11,11 +12,12 @@ project folder (the one holding `inputs/`; the sweep file is expected in `inputs
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from acco.io.errors import InputError
+from acco.model_versions import DEFAULT_MODEL, MODELS
 from acco.io.yamlfile import Field, read_yaml
 
 TARGETS = ("energy", "latency", "edp")
@@ -24,28 +26,36 @@ ENGINES = ("loma", "salsa")
 _KEYS_REQUIRED = ("hardware", "workloads", "tile_x", "tile_y")
 _KEYS_OPTIONAL = (
     "name", "description", "caching", "cuts", "cut_max", "initial_dilation", "batch", "targets",
-    "mapper", "seed", "step3",
+    "mapper", "seed", "step3", "model",
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MapperSettings:
-    """Per-layer temporal mapper of a sweep: engine and its settings (the target comes per scenario)."""
+    """Per-layer temporal mapper of a sweep: engine and its settings (the target comes per scenario),
+    and the cost-model version it costs with (the sweep's top-level `model` key)."""
 
     engine: str = "loma"
     lpf_limit: int = 6
     iterations: int = 80
     chains: int = 2
+    model: str = DEFAULT_MODEL
+
+    def __repr__(self) -> str:
+        """The fields; `model` only when not the default, so results' digests of the default stay as they were."""
+        extra = f", model={self.model!r}" if self.model != DEFAULT_MODEL else ""
+        return (f"MapperSettings(engine={self.engine!r}, lpf_limit={self.lpf_limit!r}, iterations={self.iterations!r}, "
+                f"chains={self.chains!r}{extra})")
 
     def config(self, target: str, seed: int) -> Any:
         """The mapper config object `acco.search.best_mapping` takes."""
         if self.engine == "salsa":
             from acco.search.salsa import SalsaConfig
 
-            return SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target)
+            return SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target, model=self.model)
         from acco.search.loma import LomaConfig
 
-        return LomaConfig(lpf_limit=self.lpf_limit, objective=target)
+        return LomaConfig(lpf_limit=self.lpf_limit, objective=target, model=self.model)
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,11 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
             if not m_f.child(k).missing:
                 kw[k] = m_f.child(k).pos_int()
         mapper = MapperSettings(**kw)
+    m_model = root_f.child("model")
+    if not m_model.missing:
+        if m_model.value not in MODELS:
+            raise m_model.error(f"a cost-model version, one of {', '.join(MODELS)}")
+        mapper = replace(mapper, model=m_model.value)
 
     seed = root_f.child("seed").nonneg_int("a non-negative integer seed") if not root_f.child("seed").missing else 0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from math import ceil, prod
 
-from acco.cost.versions import DEFAULT_MODEL, ZIGZAG_391, check_model
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from acco.cost.batch import BatchEvaluator
 from acco.cost.model import LayerCost, MappingDoesNotFit, evaluate
-from acco.cost.versions import DEFAULT_MODEL, check_model
+from acco.model_versions import DEFAULT_MODEL, check_model
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.search.allocator import DoesNotFit, allocate

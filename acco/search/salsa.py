@@ -22,7 +22,7 @@ import numpy as np
 
 from acco.cost.batch import BatchEvaluator
 from acco.cost.model import evaluate
-from acco.cost.versions import DEFAULT_MODEL, check_model
+from acco.model_versions import DEFAULT_MODEL, check_model
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.search.allocator import DoesNotFit

@@ -12,7 +12,7 @@ import numpy as np
 
 from acco.cost.batch import BatchCosts, BatchEvaluator
 from acco.cost.model import MappingDoesNotFit, evaluate
-from acco.cost.versions import check_model
+from acco.model_versions import check_model
 from acco.mapping.temporal import TemporalMapping
 from acco.search.allocator import DoesNotFit, allocate
 
