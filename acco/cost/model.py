@@ -394,7 +394,8 @@ def evaluate(
     spatial = spatial or spatial_mapping_for(layer, acc)
     pats = build_patterns(layer, spatial, temporal, model)
     # latency uses the rounded-up spatial mapping; with no fractional unrolling it is this one
-    pats_int = pats if spatial.is_integer() else build_patterns(layer, spatial.integer(), temporal, model)
+    # (zigzag-3.9.1: truncated, as ZigZag 3.9.1's integer mapping)
+    pats_int = pats if spatial.is_integer() else build_patterns(layer, spatial.integer(model == ZIGZAG_391), temporal, model)
     acc_words = word_accesses(layer, acc, pats, model)
     indiv, _shared, eff, eff_shared = utilization(layer, acc, pats)
     db = _double_buffer(layer, acc, pats, eff, eff_shared)

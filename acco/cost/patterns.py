@@ -66,14 +66,12 @@ def _stationary(layer: Layer, op: str, levels: tuple[tuple[tuple[str, int], ...]
         cur = nxt
 
 
-def _full_pr_extents(layer: Layer) -> dict[tuple[int, int], int]:
-    """The layer's input extent (without padding) per pr coefficient pair: ``pr_trunc``'s clip."""
-    full: dict[tuple[int, int], int] = {}
-    for r in layer.relations:
-        size = r.extent(layer.size(r.dim_a), layer.size(r.dim_b)) - sum(layer.padding.get(r.data_dim, (0, 0)))
-        key = (r.coef_a, r.coef_b)
-        full[key] = min(full.get(key, size), size)
-    return full
+def _full_pr_extents(layer: Layer) -> dict[str, int]:
+    """The layer's input extent (without padding) per pr data dim (IX, IY): ``pr_trunc``'s clip."""
+    return {
+        r.data_dim: r.extent(layer.size(r.dim_a), layer.size(r.dim_b)) - sum(layer.padding.get(r.data_dim, (0, 0)))
+        for r in layer.relations
+    }
 
 
 def _decouple(
@@ -104,7 +102,7 @@ def _decouple(
             if full is None:
                 data = pr_extent(r.coef_a, a, r.coef_b, b)  # uncapped float sizes, truncated as the reference does
             else:  # pr_trunc (zigzag-3.9.1)
-                data = truncated_pr_extent(r.coef_a, a, r.coef_b, b, full.get((r.coef_a, r.coef_b)))
+                data = truncated_pr_extent(r.coef_a, a, r.coef_b, b, full.get(r.data_dim))
             reuse = (a * b) / data
             pd, pr_ = prev[r.data_dim]
             new.append((r.data_dim + "_r", data / pd))
