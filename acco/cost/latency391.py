@@ -28,7 +28,7 @@ from acco.workload.layer import Layer
 def reduce_ordered(cycles: list[float], floors: list[float], surplus: float) -> list[float]:
     """Lower the largest `cycles` first (ties: the earlier one) towards their `floors`, by `surplus` in all.
 
-    E.g. cycles [4096, 10], floors [1, 1], surplus 5000: [1, 10] (4095 taken from the first).
+    E.g. cycles [4096, 10], floors [1, 1], surplus 4100: [1, 5] (4,095 from the first, 5 from the second).
     """
     out = list(cycles)
     if surplus <= 0:
