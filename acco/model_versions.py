@@ -58,12 +58,18 @@ def psum_dims_391(unallocated: list[tuple[str, float]], spatial_above: list[tupl
     return any(d in ir_out and s > 1 for d, s in unallocated) or any(d in ir_out and s > 1 for d, s in spatial_above)
 
 
+def port_words_391(amount: float, precision: int, count: int, max_bw: int, min_bw: int, units: float) -> float:
+    """``port_cycles``: ZigZag 3.9.1's words of one transfer before ``int_words``,
+    ceil(amount * precision / bw_min) * bw_min / bw_max * count * units (no other-side limit, no whole cycles)."""
+    if amount == 0 or precision == 0 or count == 0:
+        return 0.0
+    return -(-(amount * precision) // min_bw) * (min_bw / max_bw) * count * units
+
+
 def words_391(amount: float, precision: int, count: int, max_bw: int, min_bw: int, units: float) -> float:
     """``port_cycles`` + ``int_words``: ZigZag 3.9.1's word accesses of one transfer.
 
-    int(ceil(amount * precision / bw_min) * bw_min / bw_max * count * units); e.g. 392 elements of
-    8 b into a 1,024-b port with bw_min 64, once on 1 instance: int(49 * 64 / 1024) = int(3.0625) = 3.
+    E.g. 392 elements of 8 b into a 1,024-b port with bw_min 64, once on 1 instance:
+    int(ceil(3,136 / 64) * 64 / 1,024) = int(3.0625) = 3.
     """
-    if amount == 0 or precision == 0 or count == 0:
-        return 0.0
-    return float(int(-(-(amount * precision) // min_bw) * (min_bw / max_bw) * count * units))
+    return float(int(port_words_391(amount, precision, count, max_bw, min_bw, units)))
