@@ -156,10 +156,17 @@ def objective_array(energy, latency, objective: str):
 
 
 def best_of_orderings(
-    evaluator: BatchEvaluator, batches: Iterator[np.ndarray], objective: str, progress: tqdm | None = None
+    evaluator: BatchEvaluator,
+    batches: Iterator[np.ndarray],
+    objective: str,
+    progress: tqdm | None = None,
+    tie_break: bool = False,
 ) -> tuple[np.ndarray | None, dict[str, np.ndarray] | None, int, int]:
-    """Scan batches of orderings; return (codes, cuts) of the first strictly best, and (visited, valid) counts."""
-    best_v = float("inf")
+    """Scan batches of orderings; return (codes, cuts) of the first strictly best, and (visited, valid) counts.
+
+    `tie_break` (ZigZag 3.9.1's rule): among equal energies the lower latency wins, among equal
+    latencies the lower energy (EDP: no tie-break); the original keeps the first strictly best."""
+    best_v = best_2 = float("inf")
     best_codes = best_cuts = None
     n = valid = 0
     for codes in batches:
@@ -170,7 +177,16 @@ def best_of_orderings(
             progress.update(len(codes))
         v = np.where(r.valid, objective_array(r.energy, r.latency, objective), np.inf)
         i = int(np.argmin(v))
-        if v[i] < best_v:
+        if tie_break and objective in ("energy", "latency") and np.isfinite(v[i]):
+            second = r.latency if objective == "energy" else r.energy
+            ties = np.flatnonzero(v == v[i])
+            i = int(ties[np.argmin(second[ties])])
+            better = v[i] < best_v or (v[i] == best_v and second[i] < best_2)
+            if better:
+                best_2 = float(second[i])
+        else:
+            better = v[i] < best_v
+        if better:
             best_v = float(v[i])
             best_codes = codes[i].copy()
             best_cuts = {op: c[i].copy() for op, c in r.cuts.items()}
@@ -214,7 +230,9 @@ def loma(
             from acco.search.scalar_eval import ScalarEvaluator
 
             se = ScalarEvaluator(ev, config.model)
-            codes, cuts, n, valid = best_of_orderings(se, _code_batches(ev, lpfs), config.objective, bar)  # type: ignore[arg-type]
+            codes, cuts, n, valid = best_of_orderings(
+                se, _code_batches(ev, lpfs), config.objective, bar, tie_break=True  # type: ignore[arg-type]
+            )
         elif kernel.available():
             ce = kernel.CompiledEvaluator(ev)
             codes, cuts, n, valid = ce.scan([ev.code_of[x] for x in lpfs], config.objective, bar)
@@ -227,6 +245,17 @@ def loma(
         raise DoesNotFit(f"layer {layer.id}: no loop ordering of {n} fits the memory hierarchy of {acc.name}")
     cost = evaluate(layer, acc, ev.temporal_mapping(codes, cuts), spatial, config.model)
     return SearchResult(cost, n, valid, time.perf_counter() - t0)
+
+
+def _wins_tie(cost: LayerCost, best: LayerCost, config: LomaConfig) -> bool:
+    """zigzag-3.9.1 only (ZigZag 3.9.1's rule): an equal energy wins with a lower latency, and vice versa."""
+    if config.model == DEFAULT_MODEL:
+        return False
+    if config.objective == "energy":
+        return cost.latency_total2 < best.latency_total2
+    if config.objective == "latency":
+        return cost.energy_total < best.energy_total
+    return False
 
 
 def loma_scalar(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(), spatial: SpatialMapping | None = None) -> SearchResult:
@@ -246,7 +275,7 @@ def loma_scalar(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(
             continue
         valid += 1
         v = objective_value(cost, config.objective)
-        if v < best_v:
+        if v < best_v or (v == best_v and best is not None and _wins_tie(cost, best, config)):
             best, best_v = cost, v
     if best is None:
         raise DoesNotFit(
