@@ -14,10 +14,10 @@ from math import ceil
 import numpy as np
 
 from acco.cost.patterns import DIRS, OperandPattern, build_patterns, total_cycles
-from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, words_391
 from acco.hardware.models import Accelerator, MemoryLevel
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, words_391
 from acco.workload.layer import Layer
 
 INPUT_MEM_OPS = ("I1", "I2")

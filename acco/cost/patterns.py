@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, truncated_pr_extent
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, truncated_pr_extent
 from acco.workload.layer import Layer, pr_extent
 
 DIRS = ("tl", "fh", "fl", "th")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from math import ceil, prod
 
-from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model
 from acco.workload.layer import Layer
 
 

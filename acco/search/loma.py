@@ -20,9 +20,9 @@ from tqdm import tqdm
 
 from acco.cost.batch import BatchEvaluator
 from acco.cost.model import LayerCost, MappingDoesNotFit, evaluate
-from acco.model_versions import DEFAULT_MODEL, check_model
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
+from acco.model_versions import DEFAULT_MODEL, check_model
 from acco.search.allocator import DoesNotFit, allocate
 from acco.workload.layer import Layer
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from acco.cost.batch import BatchCosts, BatchEvaluator
 from acco.cost.model import MappingDoesNotFit, evaluate
-from acco.model_versions import check_model
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import check_model
 from acco.search.allocator import DoesNotFit, allocate
 
 
