@@ -15,7 +15,7 @@ Energy rules of ``zigzag-3.9.1`` (the original's behaviour in brackets):
 * ``int_words``: every word count is truncated to an integer (the original keeps fractions);
 * ``mac_stationarity``: an input's innermost level is read once per MAC-level stationary run
   (the product of the irrelevant loops at its bottom), not once per cycle;
-* ``alloc_precision``: the allocator bills the output at psum precision at a level while an
+* ``alloc_precision`` (and ``pr_trunc`` in the allocator's tile sizes): the allocator bills the output at psum precision at a level while an
   unallocated temporal *or a spatial loop above the level* is irrelevant to it (the original
   looks at the unallocated temporal loops only).
 
@@ -25,6 +25,10 @@ Latency: ``zigzag-3.9.1`` uses ZigZag 3.9.1's latency model (``acco.cost.latency
 from __future__ import annotations
 
 from math import gcd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from acco.workload.layer import Layer
 
 ACCO_2022 = "acco-2022"
 ZIGZAG_391 = "zigzag-3.9.1"
@@ -73,3 +77,16 @@ def words_391(amount: float, precision: int, count: int, max_bw: int, min_bw: in
     int(ceil(3,136 / 64) * 64 / 1,024) = int(3.0625) = 3.
     """
     return float(int(port_words_391(amount, precision, count, max_bw, min_bw, units)))
+
+
+def tile_elements_391(layer: "Layer", op: str, sizes: dict[str, float], full: dict[str, int]) -> float:
+    """The allocator's tile size (elements) under ``pr_trunc``: relevant loop sizes as they are
+    (fractional spatial unrollings included), pr extents from truncated sizes clipped to ``full``
+    (the layer's extent per input dim). ZigZag 3.9.1's ``calc_tensor_size``; acco-2022 rounds every
+    size up. E.g. I of a stride-2 3x3 layer with C 128, OY 3.5, FY 3, OX 1, FX 1: 128 x 7 x 1 = 896."""
+    n: float = 1.0
+    for d in layer.relevant_dims(op):
+        n *= sizes.get(d, 1)
+    for r in layer.pr_relations(op):
+        n *= truncated_pr_extent(r.coef_a, sizes.get(r.dim_a, 1), r.coef_b, sizes.get(r.dim_b, 1), full.get(r.data_dim))
+    return n

@@ -144,6 +144,27 @@ def test_alloc_precision():
     assert allocate(layer, hw3, sp, order, ZIGZAG_391).levels["O"] == ((), (("K", 2), ("OX", 3)), ())
 
 
+def test_allocator_tile_sizes(meta, stft):
+    """The allocator sizes tiles as ZigZag 3.9.1's ``calc_tensor_size`` under zigzag-3.9.1: relevant sizes
+    kept fractional, pr extents truncated (``pr_trunc``). Stride-2 3x3 input, C 128, OY 3.5 (spatial)
+    x 4: IY from int(14) = 14 rows: 2*14 + 3 - 2 = 29 (clipped to the input's 29); from OY 3.5 alone:
+    int(3.5) = 3: 2*3 + 1 = 7. Case C (stftCNN layer 3, OX, OY 3.78 x 9 = 34.0000...): the ordering
+    C8 FY3 FX3 OY9 OX3 OX3 leaves O's OX3 OX3 at DRAM in ZigZag 3.9.1 (measured), since 32 x 34.0000.. x
+    34.0000.. final outputs of 8 b exceed sram_64KB's 524,288 b by a fraction; acco-2022 rounds the
+    unrolling's tile up and keeps them at sram_64KB."""
+    from acco.model_versions import tile_elements_391
+
+    layer = load_workload(DATA / "stride2_fractional_wl.yaml").layer(0)
+    full = {"IX": 29, "IY": 29}
+    assert tile_elements_391(layer, "I", {"C": 128, "OY": 14.0, "FY": 3}, full) == 128 * 29
+    assert tile_elements_391(layer, "I", {"C": 128, "OY": 3.5, "FY": 3}, full) == 128 * 7
+    layer3 = stft.layer(3)
+    sp = spatial_mapping_for(layer3, meta)
+    order = [("C", 8), ("FY", 3), ("FX", 3), ("OY", 9), ("OX", 3), ("OX", 3)]
+    assert allocate(layer3, meta, sp, order).levels["O"][1:] == ((("OY", 9), ("OX", 3), ("OX", 3)), (), ())
+    assert allocate(layer3, meta, sp, order, ZIGZAG_391).levels["O"][1:] == ((("OY", 9),), (), (("OX", 3), ("OX", 3)))
+
+
 # ---- latency model against ZigZag 3.9.1 --------------------------------------------------------
 def test_latency_case_a_transfers_during_computation_and_serial_offload(meta, stft):
     """stftCNN layer 4 on Meta_prototype_DF (case A). zigzag-dse 3.9.1 on the same mapping: energy

@@ -66,7 +66,7 @@ def _stationary(layer: Layer, op: str, levels: tuple[tuple[tuple[str, int], ...]
         cur = nxt
 
 
-def _full_pr_extents(layer: Layer) -> dict[str, int]:
+def full_pr_extents(layer: Layer) -> dict[str, int]:
     """The layer's input extent (without padding) per pr data dim (IX, IY): ``pr_trunc``'s clip."""
     return {
         r.data_dim: r.extent(layer.size(r.dim_a), layer.size(r.dim_b)) - sum(layer.padding.get(r.data_dim, (0, 0)))
@@ -81,7 +81,7 @@ def _decouple(
     rels = layer.pr_relations(op)
     if not rels:
         return levels
-    full = _full_pr_extents(layer) if model == ZIGZAG_391 else None
+    full = full_pr_extents(layer) if model == ZIGZAG_391 else None
     owner = {}
     for r in rels:
         owner[r.dim_a] = r

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from math import ceil, prod
 
+from acco.cost.patterns import full_pr_extents
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
-from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, tile_elements_391
 from acco.workload.layer import Layer
 
 
@@ -26,10 +27,15 @@ class DoesNotFit(Exception):
     """The ordering (or even the spatial tile) does not fit the memory hierarchy."""
 
 
-def _tile_bits(layer: Layer, op: str, loops: list[tuple[str, float]], precision: int) -> int:
+def _tile_bits(
+    layer: Layer, op: str, loops: list[tuple[str, float]], precision: int, full: dict[str, int] | None = None
+) -> float:
+    """Bits of `op`'s tile spanned by `loops`; `full` given (zigzag-3.9.1): ZigZag 3.9.1's tile size."""
     sizes: dict[str, float] = {}
     for d, s in loops:
         sizes[d] = sizes.get(d, 1) * s
+    if full is not None:
+        return tile_elements_391(layer, op, sizes, full) * precision
     return layer.tensor_size(op, {d: ceil(v) for d, v in sizes.items()}) * precision
 
 
@@ -46,6 +52,7 @@ def allocate(
     loop or a spatial loop above the level is irrelevant to it (acco-2022: temporal loops only).
     """
     check_model(model)
+    full = full_pr_extents(layer) if model == ZIGZAG_391 else None
     mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
     ir_out = set(layer.irrelevant_dims(layer.output_operand))
     unalloc = {op: list(ordering) for op in layer.operands}
@@ -70,7 +77,7 @@ def allocate(
                 prec = layer.precision[op]
             s: list[int] = []
             for i in range(len(unalloc[op]) + 1):
-                b = _tile_bits(layer, op, alloc[op] + unalloc[op][:i], prec)
+                b = _tile_bits(layer, op, alloc[op] + unalloc[op][:i], prec, full)
                 if b > cap:
                     if i == 0:
                         raise DoesNotFit(f"{op} tile of {b} bits exceeds {lv.name} ({cap} bits)")
