@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 from acco.cost import LayerCost, evaluate
+from acco.hardware import Accelerator
 from acco.io import check_spatial_mapping, load_hardware, load_temporal_mapping, load_workload
 from acco.io.errors import InputError
-from acco.hardware import Accelerator
+from acco.model_versions import DEFAULT_MODEL, MODELS, check_model  # noqa: F401  (MODELS: part of the API)
 from acco.search import DoesNotFit, LomaConfig, SalsaConfig, best_mapping
 from acco.search.loma import SearchResult
 from acco.workload import Layer
@@ -67,11 +68,14 @@ def evaluate_layer(
     layer_id: int,
     temporal_mapping: str | os.PathLike[str],
     mapping: str | os.PathLike[str] | None = None,
+    model: str = DEFAULT_MODEL,
 ) -> LayerCost:
-    """Load the inputs, check they fit together and evaluate one layer under the given temporal mapping."""
+    """Load the inputs, check they fit together and evaluate one layer under the given temporal mapping
+    with the cost-model version `model` (acco.model_versions.MODELS)."""
+    check_model(model)
     acc, layer = _load_layer(hardware, workload, layer_id, mapping)
     tm = load_temporal_mapping(temporal_mapping, layer, acc)
-    return evaluate(layer, acc, tm)
+    return evaluate(layer, acc, tm, model=model)
 
 
 def search_layer(
@@ -82,7 +86,8 @@ def search_layer(
     mapping: str | os.PathLike[str] | None = None,
 ) -> SearchResult:
     """Load the inputs and find the best temporal mapping of one layer with LOMA or SALSA (or a spatial
-    search, which needs no fixed unrolling that fits the array)."""
+    search, which needs no fixed unrolling that fits the array); the config's `model` field names the
+    cost-model version, e.g. `LomaConfig(model="zigzag-3.9.1")`."""
     from acco.mapping.spatial_search import SpatialSearchConfig
 
     acc, layer = _load_layer(hardware, workload, layer_id, mapping, not isinstance(config, SpatialSearchConfig))

@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ZigZag 3.x mapping file, needed when WL.yaml is a ZigZag workload (HW.yaml may be ZigZag's too)")
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="search objective (default energy)")
     add_spatial_options(p)
+    add_model_argument(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_layer)
     add_import_onnx_parser(sub)
@@ -155,6 +156,15 @@ def _spatial_hint(args: argparse.Namespace) -> tuple[tuple[str, tuple[str, ...]]
     except ValueError as e:
         raise InputError("--spatial-hint", "", "ARRAYDIM=DIM[,DIM...] separated by ';'", str(e)) from None
     return hint
+
+
+def add_model_argument(p: argparse.ArgumentParser) -> None:
+    """`--model`: the cost-model version (docs/model_versions.md)."""
+    from acco.model_versions import DEFAULT_MODEL, MODELS
+
+    p.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL,
+                   help=f"cost-model version: {DEFAULT_MODEL} (the original ACCO's, default) or zigzag-3.9.1 "
+                   "(today's ZigZag: its energy rules and latency model; docs/model_versions.md)")
 
 
 def _positive_int(text: str) -> int:
@@ -213,18 +223,21 @@ def cmd_layer(args: argparse.Namespace) -> int:
             raise InputError("--spatial", "", "no --spatial search with --temporal-mapping (a given mapping is evaluated, "
                              "not searched)", "--spatial search")
         try:
-            cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping, args.mapping)
+            cost = evaluate_layer(args.hardware, args.workload, args.layer, args.temporal_mapping, args.mapping, args.model)
         except MappingDoesNotFit as e:
             raise InputError(str(args.temporal_mapping), "", "a temporal mapping whose tiles fit every memory", str(e)) from None
     else:
         if args.mapper == "salsa":
-            config: LomaConfig | SalsaConfig = SalsaConfig(seed=args.seed, objective=args.opt)
+            config: LomaConfig | SalsaConfig = SalsaConfig(seed=args.seed, objective=args.opt, model=args.model)
             settings = {"mapper": "salsa", "seed": args.seed, "objective": args.opt}
             label = f"SALSA seed {args.seed}"
         else:
-            config = LomaConfig(args.lpf_limit, args.opt)
+            config = LomaConfig(args.lpf_limit, args.opt, args.model)
             settings = {"mapper": "loma", "lpf_limit": args.lpf_limit, "objective": args.opt}
             label = f"LOMA lpf {args.lpf_limit}"
+        if args.model != config.__dataclass_fields__["model"].default:  # the default's output is unchanged
+            settings["model"] = args.model
+            label += f", model {args.model}"
         if args.spatial == "search":
             from acco.mapping.spatial_search import SpatialSearchConfig
 

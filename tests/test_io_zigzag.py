@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,7 +59,9 @@ def test_tpu_like_equals_the_hand_translation():
     acc = load_zigzag_hardware(HW["tpu_like"])
     ref = load_hardware(DATA / "zigzag_tpu_like.yaml")
     assert acc.name == "tpu_like"
-    assert acc.array == ref.array
+    # ZigZag 3.9.1's file declares its systolic dims (only the zigzag-3.9.1 latency uses them); the rest is equal
+    assert acc.array.systolic_dimensions == ("D1", "D2")
+    assert dataclasses.replace(acc.array, systolic_dimensions=()) == ref.array
     assert acc.levels == ref.levels
     sram = acc.level_by_name("sram_2MB").instance
     assert (sram.r_bw, sram.w_bw, sram.r_bw_min, sram.w_bw_min) == (2048, 2048, 64, 64)

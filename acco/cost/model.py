@@ -13,10 +13,11 @@ from math import ceil
 
 import numpy as np
 
-from acco.cost.patterns import DIRS, OperandPattern, build_patterns
+from acco.cost.patterns import DIRS, OperandPattern, build_patterns, total_cycles
 from acco.hardware.models import Accelerator, MemoryLevel
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, words_391
 from acco.workload.layer import Layer
 
 INPUT_MEM_OPS = ("I1", "I2")
@@ -69,6 +70,10 @@ class LayerCost:
     #: output off-loading cycles per memory-level pair, lowest pair first (the reference's
     #: `data_offloading_cc_pair_combined[k][0]`); Step 2's DRAM off-load delta needs them
     offload_pairs: tuple[int, ...] = ()
+    #: zigzag-3.9.1 only: cycles for the last results to leave a systolic array (in latency_total2)
+    systolic_drain: int = 0
+    #: the cost-model version that computed this cost (acco.model_versions)
+    model: str = DEFAULT_MODEL
 
     @property
     def latency(self) -> float:
@@ -114,6 +119,8 @@ class LayerCost:
                 for op in self.accesses
             },
             "temporal_mapping": self.temporal_mapping.as_dict() if self.temporal_mapping else None,
+            # the default model's output is unchanged; another version says which and its extra term
+            **({"model": self.model, "systolic_drain": self.systolic_drain} if self.model != DEFAULT_MODEL else {}),
         }
 
 
@@ -124,12 +131,13 @@ def _bw(level: MemoryLevel, d: str) -> tuple[int, int]:
 
 
 def word_accesses(
-    layer: Layer, acc: Accelerator, pats: dict[str, OperandPattern]
+    layer: Layer, acc: Accelerator, pats: dict[str, OperandPattern], model: str = DEFAULT_MODEL
 ) -> dict[str, tuple[Accesses, ...]]:
     """Word accesses per operand, level and direction (energy path, fractional spatial mapping).
 
     A transfer of b bits per period costs ceil(b / bw_min) * bw_min / bw_max words per instance;
-    transfers towards the level below are also limited by the bandwidth on the other side.
+    transfers towards the level below are also limited by the bandwidth on the other side
+    (``zigzag-3.9.1``: no such limit, and whole words, `acco.model_versions.words_391`).
     """
     out: dict[str, tuple[Accesses, ...]] = {}
     for op, pat in pats.items():
@@ -144,6 +152,9 @@ def word_accesses(
                     vals[d] = 0.0
                     continue
                 max_bw, min_bw = _bw(lv, d)
+                if model == ZIGZAG_391:
+                    vals[d] = words_391(t.amount, t.precision, t.count, max_bw, min_bw, pat.unit_count[m + 1])
+                    continue
                 per_cycle = t.amount
                 cycles = 1
                 if d in ("tl", "fl") and m > 0:
@@ -249,11 +260,10 @@ def _muw_union(acts: list[tuple[int, int, int, int]]) -> int:
     return int(covered.sum()) * max_pc
 
 
-def latency(
+def transfer_cycles(
     layer: Layer, acc: Accelerator, pats_int: dict[str, OperandPattern], db: dict[str, list[bool]]
-) -> tuple[float, float, float, tuple[int, ...]]:
-    """(stall/slack, on-loading, off-loading, off-loading per level pair) cycles with the integer spatial mapping."""
-    mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
+) -> tuple[dict[tuple[str, int, str], int], dict[tuple[str, int, str], int]]:
+    """(real, allowed) cycles per period of every (operand, memory level, direction) transfer."""
     real: dict[tuple[str, int, str], int] = {}
     allowed: dict[tuple[str, int, str], int] = {}
     for op, pat in pats_int.items():
@@ -266,37 +276,55 @@ def latency(
                 real[(op, m, d)] = ceil(t.amount * t.precision / bw)
                 own = db[op][m] if d in ("tl", "fl") else db[op][m + 1]
                 allowed[(op, m, d)] = t.period if own else t.window
+    return real, allowed
 
-    # stall / slack combined per physical port; ports work in parallel
-    ss_list = [0.0]
+
+def port_transfers(layer: Layer, acc: Accelerator) -> list[tuple[MemoryLevel, str, list[tuple[str, int, str]]]]:
+    """Per physical port (level, port name): the (layer operand, level index, direction) transfers it carries."""
+    mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
+    out = []
     for lv in acc.levels:
         for port in lv.instance.ports:
-            acts = []
+            served = []
             for mo in lv.operands:
                 op = mem_to_layer.get(mo)
                 if op is None:
                     continue
                 m = acc.chain(mo).index(lv)
-                for d, pname in lv.port_allocation.get(mo, {}).items():
-                    if pname != port.name:
-                        continue
-                    t = pats_int[op].transfers[m][d]
-                    if t.count == 0:
-                        continue
-                    acts.append((real[(op, m, d)], allowed[(op, m, d)], t.period, t.count))
-            if len(acts) == 1:
-                r, a, _, pc = acts[0]
-                ss_list.append((r - a) * (pc - 1))
-            elif acts:
-                union = _muw_union(acts)
-                ss = [(r - a) * (pc - 1) for r, a, _, pc in acts]
-                muw = sum(a * (pc - 1) for _, a, _, pc in acts)
-                pos = sum(x for x in ss if x > 0)
-                neg = sum(x for x in ss if x <= 0)
-                ss_list.append(pos + max(0, neg + muw - union))
-    ss_comb = max(ss_list)
+                served += [(op, m, d) for d, pname in lv.port_allocation.get(mo, {}).items() if pname == port.name]
+            out.append((lv, port.name, served))
+    return out
 
-    # on-loading: per input operand, pairs (level m written from high, level m+1 read to low)
+
+def stall_slack(
+    layer: Layer, acc: Accelerator, pats_int: dict[str, OperandPattern], real: dict, allowed: dict
+) -> float:
+    """Stall / slack combined per physical port; ports work in parallel, so the worst port counts."""
+    ss_list = [0.0]
+    for _lv, _port, served in port_transfers(layer, acc):
+        acts = []
+        for op, m, d in served:
+            t = pats_int[op].transfers[m][d]
+            if t.count == 0:
+                continue
+            acts.append((real[(op, m, d)], allowed[(op, m, d)], t.period, t.count))
+        if len(acts) == 1:
+            r, a, _, pc = acts[0]
+            ss_list.append((r - a) * (pc - 1))
+        elif acts:
+            union = _muw_union(acts)
+            ss = [(r - a) * (pc - 1) for r, a, _, pc in acts]
+            muw = sum(a * (pc - 1) for _, a, _, pc in acts)
+            pos = sum(x for x in ss if x > 0)
+            neg = sum(x for x in ss if x <= 0)
+            ss_list.append(pos + max(0, neg + muw - union))
+    return max(ss_list)
+
+
+def combine_onloading(layer: Layer, pats_int: dict[str, OperandPattern], acc: Accelerator, cc: dict) -> float:
+    """On-loading cycles from the per-transfer loading cycles `cc`: per input operand, pairs (level m
+    written from high, level m+1 read to low), split by whether their ports are shared by both inputs."""
+    mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
     shared_port: dict[tuple[str, int, str], bool] = {}
     for lv in acc.levels:
         for port in lv.instance.ports:
@@ -312,7 +340,7 @@ def latency(
     for op in layer.input_operands:
         for m in range(pats_int[op].n_mem - 1):
             e1, e2 = (op, m, "fh"), (op, m + 1, "tl")
-            longest = max(real[e1], real[e2])
+            longest = max(cc[e1], cc[e2])
             s1, s2 = shared_port.get(e1, False), shared_port.get(e2, False)
             if s1 and s2:
                 shared[op] += longest
@@ -322,12 +350,20 @@ def latency(
                 half[op] = longest  # reference quirk: overwritten, not accumulated
     ins = layer.input_operands
     if len(ins) == 1:
-        loading = indiv[ins[0]]
-    else:
-        a, b = ins[0], ins[1]
-        p1 = shared[a] + max(shared[b] + half[b] + indiv[b], half[a] + indiv[a])
-        p2 = shared[b] + max(shared[a] + half[a] + indiv[a], half[b] + indiv[b])
-        loading = min(p1, p2)
+        return indiv[ins[0]]
+    a, b = ins[0], ins[1]
+    p1 = shared[a] + max(shared[b] + half[b] + indiv[b], half[a] + indiv[a])
+    p2 = shared[b] + max(shared[a] + half[a] + indiv[a], half[b] + indiv[b])
+    return min(p1, p2)
+
+
+def latency(
+    layer: Layer, acc: Accelerator, pats_int: dict[str, OperandPattern], db: dict[str, list[bool]]
+) -> tuple[float, float, float, tuple[int, ...]]:
+    """(stall/slack, on-loading, off-loading, off-loading per level pair) cycles with the integer spatial mapping."""
+    real, allowed = transfer_cycles(layer, acc, pats_int, db)
+    ss_comb = stall_slack(layer, acc, pats_int, real, allowed)
+    loading = combine_onloading(layer, pats_int, acc, real)
 
     # off-loading: the top pair in full; each lower pair adds only its middle memory's latency
     # (the reference's port-sharing test can never be true, so this is what it computes)
@@ -348,13 +384,19 @@ def evaluate(
     acc: Accelerator,
     temporal: TemporalMapping,
     spatial: SpatialMapping | None = None,
+    model: str = DEFAULT_MODEL,
 ) -> LayerCost:
-    """Cost of one layer under one spatial + temporal mapping (ACCO's per-layer model)."""
+    """Cost of one layer under one spatial + temporal mapping (ACCO's per-layer model).
+
+    ``model`` names the cost-model version (`acco.model_versions`: acco-2022, the default, or zigzag-3.9.1).
+    """
+    check_model(model)
     spatial = spatial or spatial_mapping_for(layer, acc)
-    pats = build_patterns(layer, spatial, temporal)
+    pats = build_patterns(layer, spatial, temporal, model)
     # latency uses the rounded-up spatial mapping; with no fractional unrolling it is this one
-    pats_int = pats if spatial.is_integer() else build_patterns(layer, spatial.integer(), temporal)
-    acc_words = word_accesses(layer, acc, pats)
+    # (zigzag-3.9.1: truncated, as ZigZag 3.9.1's integer mapping)
+    pats_int = pats if spatial.is_integer() else build_patterns(layer, spatial.integer(model == ZIGZAG_391), temporal, model)
+    acc_words = word_accesses(layer, acc, pats, model)
     indiv, _shared, eff, eff_shared = utilization(layer, acc, pats)
     db = _double_buffer(layer, acc, pats, eff, eff_shared)
 
@@ -372,7 +414,14 @@ def evaluate(
         names[op] = tuple(lv.name for lv in chain[: len(per)])
     mac_energy = acc.array.unit_energy * layer.total_macs
 
-    ss, load, off, pairs = latency(layer, acc, pats_int, db)
+    drain = 0
+    if model == ZIGZAG_391:
+        from acco.cost.latency391 import latency_391, systolic_drain
+
+        ss, load, off, pairs = latency_391(layer, acc, pats_int, db, total_cycles(layer, temporal))
+        drain = systolic_drain(acc, spatial)
+    else:
+        ss, load, off, pairs = latency(layer, acc, pats_int, db)
     ideal = ceil(layer.total_macs / acc.array.total_units)
     ideal_t = 1
     for lv in temporal.levels[layer.operands[0]]:
@@ -394,9 +443,11 @@ def evaluate(
         offloading=off,
         latency_total0=l0,
         latency_total1=l0 + load,
-        latency_total2=l0 + load + off,
+        latency_total2=l0 + load + off + drain,
         double_buffer={op: tuple(v) for op, v in db.items()},
         mem_utilization={op: tuple(v) for op, v in indiv.items()},
         temporal_mapping=temporal,
         offload_pairs=pairs,
+        systolic_drain=drain,
+        model=model,
     )

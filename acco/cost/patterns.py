@@ -13,6 +13,7 @@ from math import prod
 
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, truncated_pr_extent
 from acco.workload.layer import Layer, pr_extent
 
 DIRS = ("tl", "fh", "fl", "th")
@@ -64,11 +65,22 @@ def _stationary(layer: Layer, op: str, levels: tuple[tuple[tuple[str, int], ...]
         cur = nxt
 
 
-def _decouple(layer: Layer, op: str, levels: list[list[tuple[str, float]]]) -> list[list[tuple[str, float]]]:
+def full_pr_extents(layer: Layer) -> dict[str, int]:
+    """The layer's input extent (without padding) per pr data dim (IX, IY): ``pr_trunc``'s clip."""
+    return {
+        r.data_dim: r.extent(layer.size(r.dim_a), layer.size(r.dim_b)) - sum(layer.padding.get(r.data_dim, (0, 0)))
+        for r in layer.relations
+    }
+
+
+def _decouple(
+    layer: Layer, op: str, levels: list[list[tuple[str, float]]], model: str = DEFAULT_MODEL
+) -> list[list[tuple[str, float]]]:
     """Replace each pr loop (e.g. OX, FX feeding IX) by an (IX_r, growth) and an (IX_ir, reuse) loop."""
     rels = layer.pr_relations(op)
     if not rels:
         return levels
+    full = full_pr_extents(layer) if model == ZIGZAG_391 else None
     owner = {}
     for r in rels:
         owner[r.dim_a] = r
@@ -86,7 +98,10 @@ def _decouple(layer: Layer, op: str, levels: list[list[tuple[str, float]]]) -> l
             c = cum[r.data_dim]
             c[d] *= s
             a, b = c[r.dim_a], c[r.dim_b]
-            data = pr_extent(r.coef_a, a, r.coef_b, b)  # uncapped float sizes, truncated as the reference does
+            if full is None:
+                data = pr_extent(r.coef_a, a, r.coef_b, b)  # uncapped float sizes, truncated as the reference does
+            else:  # pr_trunc (zigzag-3.9.1)
+                data = truncated_pr_extent(r.coef_a, a, r.coef_b, b, full.get(r.data_dim))
             reuse = (a * b) / data
             pd, pr_ = prev[r.data_dim]
             new.append((r.data_dim + "_r", data / pd))
@@ -111,8 +126,25 @@ def _prod(xs) -> float:
     return prod(xs) if xs else 1
 
 
-def build_patterns(layer: Layer, spatial: SpatialMapping, temporal: TemporalMapping) -> dict[str, OperandPattern]:
-    """Derive the per-operand, per-level transfer patterns of one (spatial, temporal) mapping."""
+def mac_stationarity(layer: Layer, op: str, stationary: list[list[tuple[str, int]]]) -> int:
+    """Cycles an input stays at the MAC: product of the irrelevant loops at the bottom of its innermost level."""
+    ir = set(layer.irrelevant_dims(op))
+    n = 1
+    for d, s in stationary[0] if stationary else []:
+        if d not in ir:
+            break
+        n *= s
+    return n
+
+
+def build_patterns(
+    layer: Layer, spatial: SpatialMapping, temporal: TemporalMapping, model: str = DEFAULT_MODEL
+) -> dict[str, OperandPattern]:
+    """Derive the per-operand, per-level transfer patterns of one (spatial, temporal) mapping.
+
+    ``model`` (acco.model_versions): ``zigzag-3.9.1`` applies ``pr_trunc`` and ``mac_stationarity``.
+    """
+    check_model(model)
     ops = layer.operands
     out_op = layer.output_operand
     st = {op: _stationary(layer, op, temporal.levels[op]) for op in ops}
@@ -146,7 +178,7 @@ def build_patterns(layer: Layer, spatial: SpatialMapping, temporal: TemporalMapp
     sm_o = spatial.levels[out_op]
     n_arch_o = len(sm_o)
     tmx_o = [[]] + st[out_op] + [[]]
-    c11_o = _decouple(layer, out_op, [list(tmx_o[a]) + list(sm_o[a]) for a in range(n_arch_o)])
+    c11_o = _decouple(layer, out_op, [list(tmx_o[a]) + list(sm_o[a]) for a in range(n_arch_o)], model)
     _, ir_o = _reform_sets(layer, out_op)
     ir_flag = [any(d in ir_o and s > 1 for d, s in lv) for lv in c11_o]
     psum_l2h = [any(ir_flag[a:]) for a in range(n_arch_o)]
@@ -157,11 +189,11 @@ def build_patterns(layer: Layer, spatial: SpatialMapping, temporal: TemporalMapp
         n_arch = len(sm)
         n_mem = n_arch - 1
         tmx = [[]] + st[op] + [[]]
-        c11 = _decouple(layer, op, [list(tmx[a]) + list(sm[a]) for a in range(n_arch)])
+        c11 = _decouple(layer, op, [list(tmx[a]) + list(sm[a]) for a in range(n_arch)], model)
         c12_raw = [[]] + [list(tmx[a + 1]) + list(sm[a]) for a in range(n_arch)]
-        c12 = _decouple(layer, op, c12_raw)
+        c12 = _decouple(layer, op, c12_raw, model)
         r_set, ir_set = _reform_sets(layer, op)
-        sm_dec = _decouple(layer, op, [list(x) for x in sm])
+        sm_dec = _decouple(layer, op, [list(x) for x in sm], model)
 
         unroll_r = [_prod([s for d, s in lv if d in r_set]) for lv in sm_dec]
         unroll_t = [_prod([s for _, s in lv]) for lv in sm_dec]
@@ -193,6 +225,9 @@ def build_patterns(layer: Layer, spatial: SpatialMapping, temporal: TemporalMapp
             if op != out_op:
                 p = layer.precision[op]
                 t["tl"] = Transfer(low_amount, p, cyc[m], total_cycle // cyc[m])
+                if m == 0 and model == ZIGZAG_391:  # mac_stationarity: one read per stationary run
+                    stat = mac_stationarity(layer, op, st[op])
+                    t["tl"] = Transfer(low_amount, p, stat, total_cycle // stat)
                 t["fh"] = Transfer(high_amount, p, cyc[m + 1], total_cycle // cyc[m + 1])
             else:
                 psum_low = o_size * (caal[m + 1] - 1) != 0

@@ -63,6 +63,9 @@ def add_stack_parser(sub: Any) -> None:
     p.add_argument("--clip-tile", action="store_true", help="clip the tile to a stack output smaller than it instead of failing")
     p.add_argument("--lpf-limit", type=_pos, default=6, metavar="N", help="LOMA loop-prime-factor limit (default 6)")
     p.add_argument("--opt", choices=["energy", "latency", "edp"], default="energy", help="mapper objective (default energy)")
+    from acco.cli import add_model_argument
+
+    add_model_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     from acco.causal.cli import add_causal_args
@@ -119,7 +122,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
             args.tile[0], args.tile[1], args.caching[0], args.caching[1], cuts=args.cuts,
             weight_overflow_cuts=not args.no_auto_cuts, reverse_greedy=args.reverse_greedy,
             layer_by_layer=args.layer_by_layer, clip_tile_to_output=args.clip_tile,
-            mapper=LomaConfig(args.lpf_limit, args.opt),
+            mapper=LomaConfig(args.lpf_limit, args.opt, args.model),
         )
     except ValueError as e:
         raise InputError("command line", "--tile", "positive integers", str(e)) from None

@@ -260,6 +260,9 @@ def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> Path
         "seed": sweep.seed,
         "mapper": {"engine": sweep.mapper.engine, "lpf_limit": sweep.mapper.lpf_limit,
                    "iterations": sweep.mapper.iterations, "chains": sweep.mapper.chains},
+        "model": sweep.mapper.model,
+        "spatial": {"mode": sweep.mapper.spatial, "top": sweep.mapper.spatial_top,
+                    "hint": {oa: list(dims) for oa, dims in sweep.mapper.spatial_hint}},
     })
     p = manifest_path(step1, sweep)
     write_record(p, doc)

@@ -1,7 +1,8 @@
 """Sweep files (`inputs/sweeps/*.yaml`): the design space of Step 1, validated like every input.
 
 A sweep names hardware and workloads and lists tile sizes, caching modes, explicit cuts, `cut_max`,
-initial dilations, the batch, the per-layer optimisation targets, the mapper and the seed. Hardware
+initial dilations, the batch, the per-layer optimisation targets, the mapper, the seed and the
+cost-model version (`model`: acco-2022, the default, or zigzag-3.9.1). Hardware
 may be given by name (`Meta_prototype_DF` → `inputs/hardware/Meta_prototype_DF.yaml`) or path;
 a workload by name is looked up per hardware family (`inputs/workloads/Meta_prototype/<name>.yaml`),
 or given as a path. How names and relative paths resolve, wherever the sweep file lives: acco.dse.locate.
@@ -10,12 +11,13 @@ or given as a path. How names and relative paths resolve, wherever the sweep fil
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from acco.dse import locate
 from acco.io.errors import InputError
+from acco.model_versions import DEFAULT_MODEL, MODELS
 from acco.io.yamlfile import Field, read_yaml
 
 TARGETS = ("energy", "latency", "edp")
@@ -24,16 +26,17 @@ ENGINES = ("loma", "salsa")
 _KEYS_REQUIRED = ("hardware", "workloads", "tile_x", "tile_y")
 _KEYS_OPTIONAL = (
     "name", "description", "caching", "cuts", "cut_max", "initial_dilation", "batch", "targets",
-    "mapper", "seed", "step3",
+    "mapper", "seed", "step3", "model",
 )
 
 
 @dataclass(frozen=True, repr=False)
 class MapperSettings:
     """Per-layer mapper of a sweep: temporal engine and its settings (the target comes per scenario),
-    and the opt-in spatial search (`spatial: search`, `spatial_top`, `spatial_hint`).
+    the opt-in spatial search (`spatial: search`, `spatial_top`, `spatial_hint`) and the cost-model
+    version it costs with (the sweep's top-level `model` key).
 
-    The spatial fields are left out of `repr` and of the pickled state while they hold their
+    The spatial fields and `model` are left out of `repr` and of the pickled state while they hold their
     defaults, so settings digests and result files of sweeps without them stay as they were.
     """
 
@@ -44,24 +47,24 @@ class MapperSettings:
     spatial: str = "fixed"
     spatial_top: int = 4
     spatial_hint: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    model: str = DEFAULT_MODEL
 
-    def _set_spatial(self) -> dict[str, Any]:
-        """The spatial fields that differ from their defaults."""
-        d = {"spatial": self.spatial, "spatial_top": self.spatial_top, "spatial_hint": self.spatial_hint}
-        return {k: v for k, v in d.items() if v != _SPATIAL_DEFAULTS[k]}
+    def _set_optional(self) -> dict[str, Any]:
+        """The spatial fields and the model that differ from their defaults."""
+        return {k: getattr(self, k) for k, v in _OPTIONAL_DEFAULTS.items() if getattr(self, k) != v}
 
     def __repr__(self) -> str:
-        extra = "".join(f", {k}={v!r}" for k, v in self._set_spatial().items())
+        extra = "".join(f", {k}={v!r}" for k, v in self._set_optional().items())
         return (f"MapperSettings(engine={self.engine!r}, lpf_limit={self.lpf_limit!r}, "
                 f"iterations={self.iterations!r}, chains={self.chains!r}{extra})")
 
     def __getstate__(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in _SPATIAL_DEFAULTS}
-        d.update(self._set_spatial())
+        d = {k: v for k, v in self.__dict__.items() if k not in _OPTIONAL_DEFAULTS}
+        d.update(self._set_optional())
         return d
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({**_SPATIAL_DEFAULTS, **state})
+        self.__dict__.update({**_OPTIONAL_DEFAULTS, **state})
 
     def config(self, target: str, seed: int) -> Any:
         """The mapper config object `acco.search.best_mapping` takes."""
@@ -69,11 +72,12 @@ class MapperSettings:
             from acco.search.salsa import SalsaConfig
 
             temporal: Any = SalsaConfig(iterations=self.iterations, chains=self.chains, seed=seed, objective=target,
-                                        loma_lpf_limit=self.lpf_limit)  # never worse than LOMA at this limit
+                                        loma_lpf_limit=self.lpf_limit,  # never worse than LOMA at this limit
+                                        model=self.model)
         else:
             from acco.search.loma import LomaConfig
 
-            temporal = LomaConfig(lpf_limit=self.lpf_limit, objective=target)
+            temporal = LomaConfig(lpf_limit=self.lpf_limit, objective=target, model=self.model)
         if self.spatial == "search":
             from acco.mapping.spatial_search import SpatialSearchConfig
 
@@ -81,7 +85,8 @@ class MapperSettings:
         return temporal
 
 
-_SPATIAL_DEFAULTS: dict[str, Any] = {"spatial": "fixed", "spatial_top": 4, "spatial_hint": ()}
+#: optional MapperSettings fields with their defaults (left out of repr and pickles while default)
+_OPTIONAL_DEFAULTS: dict[str, Any] = {"spatial": "fixed", "spatial_top": 4, "spatial_hint": (), "model": DEFAULT_MODEL}
 SPATIAL_MODES = ("fixed", "search")
 
 
@@ -282,6 +287,11 @@ def load_sweep(path: str | os.PathLike[str], check_inputs: bool = True) -> Sweep
                 if k in kw:
                     raise m_f.child(k).error("no spatial_top or spatial_hint unless spatial: search", "spatial: fixed")
         mapper = MapperSettings(**kw)
+    m_model = root_f.child("model")
+    if not m_model.missing:
+        if m_model.value not in MODELS:
+            raise m_model.error(f"a cost-model version, one of {', '.join(MODELS)}")
+        mapper = replace(mapper, model=m_model.value)
 
     seed = root_f.child("seed").nonneg_int("a non-negative integer seed") if not root_f.child("seed").missing else 0
 

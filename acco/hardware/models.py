@@ -72,6 +72,9 @@ class OperationalArray:
     dimensions: FrozenDict[str, int]
     unit_energy: float
     unit_area: float = 0.0
+    #: dims along which data moves one unit per cycle (ZigZag 3.x `systolic_dimensions`; only the
+    #: zigzag-3.9.1 cost model uses them: its latency adds the drain along these dims)
+    systolic_dimensions: tuple[str, ...] = ()
 
     @property
     def total_units(self) -> int:

@@ -197,14 +197,17 @@ def _array(f: Field) -> OperationalArray:
     dims = {d: sf.pos_int(f"a positive integer (size of array dimension {d})")
             for d, sf in zip(names, sizes_f.elements())}
     sys_f = f.child("systolic_dimensions")
+    systolic: list[str] = []
     if not sys_f.missing and sys_f.value is not None:
         sys_f.seq("a list of array dimensions")
         for sf in sys_f.elements():
             if not isinstance(sf.value, str) or sf.value not in dims:
                 raise sf.error(f"a dimension of the operational array ({one_of(names)})")
+            systolic.append(sf.value)
     unit_energy = f.child("unit_energy").nonneg_number(_HW_DESCRIBE["unit_energy"])
     unit_area = f.child("unit_area").nonneg_number(_HW_DESCRIBE["unit_area"])
-    return OperationalArray(dimensions=FrozenDict(dims), unit_energy=unit_energy, unit_area=unit_area)
+    return OperationalArray(dimensions=FrozenDict(dims), unit_energy=unit_energy, unit_area=unit_area,
+                            systolic_dimensions=tuple(systolic))
 
 
 def _dataflows(f: Field, array: OperationalArray) -> None:

@@ -30,13 +30,15 @@ class SpatialMapping:
     levels: FrozenDict[str, tuple[tuple[Loop, ...], ...]]
     unrolling: tuple[tuple[str, str, float], ...]
 
-    def integer(self) -> "SpatialMapping":
-        """The same mapping with every fractional unrolling rounded up (for latency)."""
+    def integer(self, down: bool = False) -> "SpatialMapping":
+        """The same mapping with every fractional unrolling rounded up (for latency); `down`: truncated
+        instead (ZigZag 3.9.1's integer mapping, cost model zigzag-3.9.1)."""
+        r = (lambda s: float(int(s))) if down else (lambda s: float(ceil(s)))  # noqa: E731
         lv = FrozenDict(
-            (op, tuple(tuple((d, float(ceil(s))) for d, s in loops) for loops in per))
+            (op, tuple(tuple((d, r(s)) for d, s in loops) for loops in per))
             for op, per in self.levels.items()
         )
-        return SpatialMapping(lv, tuple((a, d, float(ceil(s))) for a, d, s in self.unrolling))
+        return SpatialMapping(lv, tuple((a, d, r(s)) for a, d, s in self.unrolling))
 
     def is_integer(self) -> bool:
         """True when `integer()` would return this very mapping (every unrolling an integral float)."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from math import ceil, prod
 
+from acco.cost.patterns import full_pr_extents
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import DEFAULT_MODEL, ZIGZAG_391, check_model, tile_elements_391
 from acco.workload.layer import Layer
 
 
@@ -24,17 +26,32 @@ class DoesNotFit(Exception):
     """The ordering (or even the spatial tile) does not fit the memory hierarchy."""
 
 
-def _tile_bits(layer: Layer, op: str, loops: list[tuple[str, float]], precision: int) -> int:
+def _tile_bits(
+    layer: Layer, op: str, loops: list[tuple[str, float]], precision: int, full: dict[str, int] | None = None
+) -> float:
+    """Bits of `op`'s tile spanned by `loops`; `full` given (zigzag-3.9.1): ZigZag 3.9.1's tile size."""
     sizes: dict[str, float] = {}
     for d, s in loops:
         sizes[d] = sizes.get(d, 1) * s
+    if full is not None:
+        return tile_elements_391(layer, op, sizes, full) * precision
     return layer.tensor_size(op, {d: ceil(v) for d, v in sizes.items()}) * precision
 
 
 def allocate(
-    layer: Layer, acc: Accelerator, spatial: SpatialMapping, ordering: list[tuple[str, int]] | tuple
+    layer: Layer,
+    acc: Accelerator,
+    spatial: SpatialMapping,
+    ordering: list[tuple[str, int]] | tuple,
+    model: str = DEFAULT_MODEL,
 ) -> TemporalMapping:
-    """Allocate one loop ordering (innermost first) to the memory levels; DoesNotFit if impossible."""
+    """Allocate one loop ordering (innermost first) to the memory levels; DoesNotFit if impossible.
+
+    ``zigzag-3.9.1`` (``alloc_precision``): O is stored at psum precision while an unallocated temporal
+    loop or a spatial loop above the level is irrelevant to it (acco-2022: temporal loops only).
+    """
+    check_model(model)
+    full = full_pr_extents(layer) if model == ZIGZAG_391 else None
     mem_to_layer = {m: o for o, m in layer.memory_operand_links.items()}
     ir_out = set(layer.irrelevant_dims(layer.output_operand))
     unalloc = {op: list(ordering) for op in layer.operands}
@@ -52,12 +69,14 @@ def allocate(
         for op in ops:
             if op == layer.output_operand:
                 psum = any(d in ir_out for d, _ in unalloc[op])
+                if model == ZIGZAG_391:  # alloc_precision: spatial loops above this level count too
+                    psum = psum or any(d in ir_out for lvl in spatial.levels[op][level_no[op] + 1 :] for d, _ in lvl)
                 prec = layer.precision["O"] if psum else layer.precision["O_final"]
             else:
                 prec = layer.precision[op]
             s: list[int] = []
             for i in range(len(unalloc[op]) + 1):
-                b = _tile_bits(layer, op, alloc[op] + unalloc[op][:i], prec)
+                b = _tile_bits(layer, op, alloc[op] + unalloc[op][:i], prec, full)
                 if b > cap:
                     if i == 0:
                         raise DoesNotFit(f"{op} tile of {b} bits exceeds {lv.name} ({cap} bits)")

@@ -22,6 +22,7 @@ from acco.cost.batch import BatchEvaluator
 from acco.cost.model import LayerCost, MappingDoesNotFit, evaluate
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
+from acco.model_versions import DEFAULT_MODEL, check_model
 from acco.search.allocator import DoesNotFit, allocate
 from acco.workload.layer import Layer
 
@@ -30,12 +31,14 @@ OBJECTIVES = ("energy", "latency", "edp")
 
 @dataclass(frozen=True)
 class LomaConfig:
-    """LOMA settings: the LPF limit (None = no merging) and the objective."""
+    """LOMA settings: the LPF limit (None = no merging), the objective and the cost-model version."""
 
     lpf_limit: int | None = 6
     objective: str = "energy"
+    model: str = DEFAULT_MODEL
 
     def __post_init__(self) -> None:
+        check_model(self.model)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.lpf_limit is not None and self.lpf_limit < 1:
@@ -155,10 +158,17 @@ def objective_array(energy, latency, objective: str):
 
 
 def best_of_orderings(
-    evaluator: BatchEvaluator, batches: Iterator[np.ndarray], objective: str, progress: tqdm | None = None
+    evaluator: BatchEvaluator,
+    batches: Iterator[np.ndarray],
+    objective: str,
+    progress: tqdm | None = None,
+    tie_break: bool = False,
 ) -> tuple[np.ndarray | None, dict[str, np.ndarray] | None, int, int]:
-    """Scan batches of orderings; return (codes, cuts) of the first strictly best, and (visited, valid) counts."""
-    best_v = float("inf")
+    """Scan batches of orderings; return (codes, cuts) of the first strictly best, and (visited, valid) counts.
+
+    `tie_break` (ZigZag 3.9.1's rule): among equal energies the lower latency wins, among equal
+    latencies the lower energy (EDP: no tie-break); the original keeps the first strictly best."""
+    best_v = best_2 = float("inf")
     best_codes = best_cuts = None
     n = valid = 0
     for codes in batches:
@@ -169,7 +179,16 @@ def best_of_orderings(
             progress.update(len(codes))
         v = np.where(r.valid, objective_array(r.energy, r.latency, objective), np.inf)
         i = int(np.argmin(v))
-        if v[i] < best_v:
+        if tie_break and objective in ("energy", "latency") and np.isfinite(v[i]):
+            second = r.latency if objective == "energy" else r.energy
+            ties = np.flatnonzero(v == v[i])
+            i = int(ties[np.argmin(second[ties])])
+            better = v[i] < best_v or (v[i] == best_v and second[i] < best_2)
+            if better:
+                best_2 = float(second[i])
+        else:
+            better = v[i] < best_v
+        if better:
             best_v = float(v[i])
             best_codes = codes[i].copy()
             best_cuts = {op: c[i].copy() for op, c in r.cuts.items()}
@@ -209,7 +228,14 @@ def loma(
     from acco.cost import kernel  # imported on first search: numba's import is not free
 
     try:
-        if kernel.available():
+        if config.model != DEFAULT_MODEL:  # the fast paths implement the default model only
+            from acco.search.scalar_eval import ScalarEvaluator
+
+            se = ScalarEvaluator(ev, config.model)
+            codes, cuts, n, valid = best_of_orderings(
+                se, _code_batches(ev, lpfs), config.objective, bar, tie_break=True  # type: ignore[arg-type]
+            )
+        elif kernel.available():
             ce = kernel.CompiledEvaluator(ev)
             codes, cuts, n, valid = ce.scan([ev.code_of[x] for x in lpfs], config.objective, bar)
         else:
@@ -219,8 +245,19 @@ def loma(
             bar.close()
     if codes is None:
         raise DoesNotFit(f"layer {layer.id}: no loop ordering of {n} fits the memory hierarchy of {acc.name}")
-    cost = evaluate(layer, acc, ev.temporal_mapping(codes, cuts), spatial)
+    cost = evaluate(layer, acc, ev.temporal_mapping(codes, cuts), spatial, config.model)
     return SearchResult(cost, n, valid, time.perf_counter() - t0)
+
+
+def _wins_tie(cost: LayerCost, best: LayerCost, config: LomaConfig) -> bool:
+    """zigzag-3.9.1 only (ZigZag 3.9.1's rule): an equal energy wins with a lower latency, and vice versa."""
+    if config.model == DEFAULT_MODEL:
+        return False
+    if config.objective == "energy":
+        return cost.latency_total2 < best.latency_total2
+    if config.objective == "latency":
+        return cost.energy_total < best.energy_total
+    return False
 
 
 def loma_scalar(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(), spatial: SpatialMapping | None = None) -> SearchResult:
@@ -234,13 +271,13 @@ def loma_scalar(layer: Layer, acc: Accelerator, config: LomaConfig = LomaConfig(
     for ordering in multiset_permutations(lpfs):
         n += 1
         try:
-            tm = allocate(layer, acc, spatial, list(ordering))
-            cost = evaluate(layer, acc, tm, spatial)
+            tm = allocate(layer, acc, spatial, list(ordering), config.model)
+            cost = evaluate(layer, acc, tm, spatial, config.model)
         except (DoesNotFit, MappingDoesNotFit):
             continue
         valid += 1
         v = objective_value(cost, config.objective)
-        if v < best_v:
+        if v < best_v or (v == best_v and best is not None and _wins_tie(cost, best, config)):
             best, best_v = cost, v
     if best is None:
         raise DoesNotFit(

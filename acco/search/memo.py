@@ -56,7 +56,7 @@ def layer_key(layer: Layer) -> tuple:
 
 
 def cache_key(layer: Layer, acc: Accelerator, config: Hashable) -> tuple:
-    """The canonical key of one mapper query."""
+    """The canonical key of one mapper query (the config carries the cost-model version, `config.model`)."""
     return (layer_key(layer), acc.array, acc.levels, type(config).__name__, config)
 
 
@@ -131,7 +131,7 @@ def model_digest() -> str:
 
         root = Path(__file__).resolve().parents[1]
         h = hashlib.sha256(__version__.encode())
-        files = [root / "frozendict.py"] + [f for pkg in _MODEL_PACKAGES for f in sorted((root / pkg).glob("*.py"))]
+        files = [root / "frozendict.py", root / "model_versions.py"] + [f for pkg in _MODEL_PACKAGES for f in sorted((root / pkg).glob("*.py"))]
         for f in files:
             h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
         _DIGEST = h.hexdigest()[:16]

@@ -28,6 +28,7 @@ import numpy as np
 
 from acco.cost.batch import BatchEvaluator
 from acco.cost.model import evaluate
+from acco.model_versions import DEFAULT_MODEL, check_model
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.search.allocator import DoesNotFit
@@ -61,8 +62,10 @@ class SalsaConfig:
     exhaustive_threshold: int = 5040
     #: LPF limit of the LOMA search whose mapping SALSA returns when strictly better (None: no LOMA)
     loma_lpf_limit: int | None = 6
+    model: str = DEFAULT_MODEL
 
     def __post_init__(self) -> None:
+        check_model(self.model)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         for name in ("iterations", "chains", "candidates"):
@@ -93,7 +96,7 @@ def salsa(layer: Layer, acc: Accelerator, config: SalsaConfig = SalsaConfig(), s
         r = None
     if config.loma_lpf_limit is not None:
         try:
-            floor = loma(layer, acc, LomaConfig(lpf_limit=config.loma_lpf_limit, objective=config.objective), spatial)
+            floor = loma(layer, acc, LomaConfig(lpf_limit=config.loma_lpf_limit, objective=config.objective, model=config.model), spatial)
         except DoesNotFit:
             if r is None:
                 raise DoesNotFit(
@@ -114,12 +117,17 @@ def _full_factorisation(layer: Layer, acc: Accelerator, config: SalsaConfig, spa
     t0 = time.perf_counter()
     lpfs = lpf_list(temporal_loop_sizes(layer, spatial), None)
     if ordering_count(lpfs) <= config.exhaustive_threshold:
-        r = loma(layer, acc, LomaConfig(lpf_limit=None, objective=config.objective), spatial)
+        r = loma(layer, acc, LomaConfig(lpf_limit=None, objective=config.objective, model=config.model), spatial)
         return SearchResult(r.cost, r.orderings, r.valid, time.perf_counter() - t0, "salsa-exhaustive", config.seed)
 
     from acco.cost import kernel  # imported on first search: numba's import is not free
 
-    ev = kernel.compiled_or_numpy(BatchEvaluator(layer, acc, spatial, lpfs))
+    if config.model == DEFAULT_MODEL:
+        ev = kernel.compiled_or_numpy(BatchEvaluator(layer, acc, spatial, lpfs))
+    else:  # the fast paths implement the default model only
+        from acco.search.scalar_eval import ScalarEvaluator
+
+        ev = ScalarEvaluator(BatchEvaluator(layer, acc, spatial, lpfs), config.model)
     n, C, B = ev.n, config.chains, config.candidates
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(C)]
     base = np.array(sorted(ev.code_of[x] for x in lpfs), dtype=np.int64)
@@ -190,5 +198,5 @@ def _full_factorisation(layer: Layer, acc: Accelerator, config: SalsaConfig, spa
             f"layer {layer.id}: no loop ordering found by SALSA ({evaluations} tried) fits the memory hierarchy of {acc.name}"
         )
     tm = ev.temporal_mapping(best[c], {op: x[c] for op, x in best_cuts.items()})
-    cost = evaluate(layer, acc, tm, spatial)
+    cost = evaluate(layer, acc, tm, spatial, config.model)
     return SearchResult(cost, evaluations, valid, time.perf_counter() - t0, "salsa", config.seed)

@@ -36,7 +36,6 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from math import ceil, gcd
 from unittest import mock
 
 from acco.cost import model as cost_model
@@ -45,6 +44,7 @@ from acco.cost.patterns import DIRS, build_patterns
 from acco.hardware.models import Accelerator
 from acco.mapping.spatial import SpatialMapping, spatial_mapping_for
 from acco.mapping.temporal import TemporalMapping
+from acco.model_versions import ACCO_2022, ZIGZAG_391, port_words_391
 from acco.workload.layer import Layer
 
 #: the documented differences, in the order :func:`explain` applies them
@@ -80,34 +80,16 @@ def parse_zigzag_temporal_mapping(text: str) -> TemporalMapping:
 
 
 @contextlib.contextmanager
-def _truncating_pr_extent(layer: Layer) -> Iterator[None]:
-    """Within the block, ACCO's pattern builder computes pr extents as ZigZag 3.9.1 does."""
-    full: dict[tuple[int, int], int] = {}
-    for r in layer.relations:
-        size = r.extent(layer.size(r.dim_a), layer.size(r.dim_b)) - sum(layer.padding.get(r.data_dim, (0, 0)))
-        key = (r.coef_a, r.coef_b)
-        full[key] = min(full.get(key, size), size)
+def _truncating_pr_extent() -> Iterator[None]:
+    """Within the block, ACCO's pattern builder computes pr extents as ZigZag 3.9.1 does (the model's
+    ``pr_trunc``, acco.model_versions.truncated_pr_extent, clipped per input dim)."""
+    real_decouple = cost_patterns._decouple
 
-    def extent(sa: int, a: float, sb: int, b: float) -> int:
-        a, b = int(a), int(b)
-        g = gcd(sa, sb)
-        size = a * b - max(0, b - sa // g) * (a - sb // g)
-        return min(size, full.get((sa, sb), size))
+    def decouple(layer: Layer, op: str, levels: list, model: str = ACCO_2022) -> list:
+        return real_decouple(layer, op, levels, ZIGZAG_391)
 
-    with mock.patch.object(cost_patterns, "pr_extent", extent):
+    with mock.patch.object(cost_patterns, "_decouple", decouple):
         yield
-
-
-def _mac_stationarity(layer: Layer, temporal: TemporalMapping, op: str) -> int:
-    """Product of the irrelevant loops at the bottom of the operand's innermost level (after merge-down)."""
-    st = cost_patterns._stationary(layer, op, temporal.levels[op])
-    ir = set(layer.irrelevant_dims(op))
-    n = 1
-    for d, s in st[0] if st else []:
-        if d not in ir:
-            break
-        n *= s
-    return n
 
 
 @dataclass(frozen=True)
@@ -135,14 +117,16 @@ def terms(
     if unknown:
         raise ValueError(f"unknown rules {sorted(unknown)}; known: {', '.join(RULES)}")
     spatial = spatial or spatial_mapping_for(layer, acc)
-    with _truncating_pr_extent(layer) if "pr_trunc" in rules else contextlib.nullcontext():
+    with _truncating_pr_extent() if "pr_trunc" in rules else contextlib.nullcontext():
         pats = build_patterns(layer, spatial, temporal)
     if "mac_stationarity" in rules:
         total = cost_patterns.total_cycles(layer, temporal)
         for op in layer.input_operands:
             t = pats[op].transfers[0]["tl"]
             if t.count:
-                t.count = total // _mac_stationarity(layer, temporal, op)
+                t.count = total // cost_patterns.mac_stationarity(
+                    layer, op, cost_patterns._stationary(layer, op, temporal.levels[op])
+                )
     acco_words = cost_model.word_accesses(layer, acc, pats)
     words: dict[tuple[str, str, str], float] = {}
     energy: dict[tuple[str, str, str], float] = {}
@@ -157,7 +141,7 @@ def terms(
                         w = 0.0
                     else:
                         max_bw, min_bw = cost_model._bw(chain[m], d)
-                        w = ceil(t.amount * t.precision / min_bw) * (min_bw / max_bw) * t.count * pat.unit_count[m + 1]
+                        w = port_words_391(t.amount, t.precision, t.count, max_bw, min_bw, pat.unit_count[m + 1])
                 else:
                     w = getattr(acco_words[op][m], d)
                 if "int_words" in rules:
