@@ -20,6 +20,7 @@ from acco.depthfirst.geometry import (
     activation_inputs,
     backpropagate,
     input_bits,
+    memoised,
     output_bits,
     tensor_dims,
     weight_bits,
@@ -33,9 +34,15 @@ def largest_alive(tg: StackGraph, permanent: Mapping[int, int] | None = None) ->
 
     At each node its full input tile (including any cached halo) replaces its producers' outputs,
     its output is added, and a producer is freed once all its consumers ran; `permanent[p]` bits
-    (a producer's cache) stay allocated after p is freed.
+    (a producer's cache) stay allocated after p is freed. Without `permanent` the result is
+    memoised on the tile graph (tile plans and footprints ask for the same graphs).
     """
-    permanent = permanent or {}
+    if not permanent:
+        return memoised(tg, ("largest_alive",), lambda: _largest_alive(tg, {}))
+    return _largest_alive(tg, permanent)
+
+
+def _largest_alive(tg: StackGraph, permanent: Mapping[int, int]) -> int:
     state = [0, 0]  # current, peak
 
     def add(bits: int) -> None:
@@ -95,7 +102,22 @@ class TileCaching:
 def cache_in_bits(
     a: Backprop, tg: StackGraph, full: StackGraph
 ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
-    """(H, V, corner) cache bits held at every consumer input (spec §2.6)."""
+    """(H, V, corner) cache bits held at every consumer input (spec §2.6).
+
+    Kept on the back-propagation object per (tile graph, graph) pair: the result is shared,
+    callers must not modify it.
+    """
+    memo = a.__dict__.get("_cache_in_bits")
+    if memo is not None and memo[0] is tg and memo[1] is full:
+        return memo[2]
+    r = _cache_in_bits(a, tg, full)
+    object.__setattr__(a, "_cache_in_bits", (tg, full, r))
+    return r
+
+
+def _cache_in_bits(
+    a: Backprop, tg: StackGraph, full: StackGraph
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
     h_bits: dict[tuple[int, str], int] = {}
     v_bits: dict[tuple[int, str], int] = {}
     c_bits: dict[tuple[int, str], int] = {}
