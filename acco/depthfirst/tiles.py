@@ -148,9 +148,9 @@ def plan_tiles(g: StackGraph, acc: Accelerator, cfg: DfConfig) -> TilePlan:
                 make_v, vw, vr = v[xi]
                 use_h = h[xi - 1][0] if xi else None
                 use_v = v_prev[xi][0] if yi else None  # type: ignore[index]
-                # a column made of the same objects as the one before is the same type (runs of equal columns)
+                # a column equal to the one before is the same type (runs of equal columns: mostly the same objects)
                 same = (tx, wft, make_h, use_h, hw, hr, make_v, use_v, vw, vr)
-                if last is None or any(a is not b for a, b in zip(same, last)):
+                if same != last:
                     t = TileType(tx, sig[0], wft, make_h, use_h, tuple(hw), tuple(hr), make_v, use_v, tuple(vw), tuple(vr))
                     i = index.get(t)  # type: ignore[arg-type]
                     if i is None:
