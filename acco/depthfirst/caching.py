@@ -121,12 +121,23 @@ def _cache_in_bits(
     h_bits: dict[tuple[int, str], int] = {}
     v_bits: dict[tuple[int, str], int] = {}
     c_bits: dict[tuple[int, str], int] = {}
+    shapes: dict[tuple[int, str], tuple[int, dict[str, int]]] = {}
+
+    def shape(n: Layer, op: str) -> tuple[int, dict[str, int]]:
+        """(elements, extent per dim) of a consumer's input tile, once per (node, operand)."""
+        k = (n.id, op)
+        r = shapes.get(k)
+        if r is None:
+            r = shapes[k] = (n.tensor_size(op, n.loop_sizes), tensor_dims(n, op))
+        return r
+
     for (nid, op), (dim, size) in a.h_in.items():
         n = tg.nodes[nid]
         assert isinstance(n, Layer)
         elems = 0
         if dim not in n.relevant_dims(op):
-            elems = n.tensor_size(op, n.loop_sizes) // tensor_dims(n, op)[dim] * size
+            ts, td = shape(n, op)
+            elems = ts // td[dim] * size
         h_bits[(nid, op)] = elems * n.precision[op]
     for (nid, op), (dim, size) in a.v_in.items():
         n = tg.nodes[nid]
@@ -135,15 +146,15 @@ def _cache_in_bits(
         if dim not in n.relevant_dims(op):
             h_dim = a.h_in[(nid, op)][0]
             h_total = tensor_dims(full.nodes[nid], op)[h_dim]  # type: ignore[arg-type]
-            td = tensor_dims(n, op)
-            elems = n.tensor_size(op, n.loop_sizes) // td[h_dim] * h_total // td[dim] * size
+            ts, td = shape(n, op)
+            elems = ts // td[h_dim] * h_total // td[dim] * size
         v_bits[(nid, op)] = elems * n.precision[op]
         h_dim, h_size = a.h_in[(nid, op)]
         if dim in n.loop_sizes or h_dim in n.loop_sizes:
             c_bits[(nid, op)] = 0
         else:
-            td = tensor_dims(n, op)
-            c_bits[(nid, op)] = n.tensor_size(op, n.loop_sizes) // td[h_dim] * h_size // td[dim] * size * n.precision[op]
+            ts, td = shape(n, op)
+            c_bits[(nid, op)] = ts // td[h_dim] * h_size // td[dim] * size * n.precision[op]
     return h_bits, v_bits, c_bits
 
 
