@@ -2,7 +2,6 @@
 
 * `run_tile_type` (the walk memoised without the mapper, then one look-up per layer) against
   `walk_tile_type` with the mapper (the reference walk, levels moved up when a layer does not fit);
-* `entry_readings_of_sets` (several tile sets in one pass) against `entry_readings` per set;
 * a plan's tile classes memoised per graph: the same plan as on a fresh graph.
 """
 
@@ -13,8 +12,7 @@ from dataclasses import replace
 import pytest
 
 from acco.causal.frames import CausalSettings, substacks
-from acco.causal.readings import entry_readings, entry_readings_of_sets
-from acco.depthfirst.combine import _mapped, run_stack, run_tile_type, walk_tile_type
+from acco.depthfirst.combine import _mapped, run_tile_type, walk_tile_type
 from acco.depthfirst.config import DfConfig
 from acco.depthfirst.geometry import StackGraph
 from acco.depthfirst.tiles import plan_tiles
@@ -53,20 +51,6 @@ def test_tile_types_equal_reference_walk(meta, subs, h, v):
                     ref = walk_tile_type(_fresh(ss.graph), meta, cfg, plan, t,
                                          lambda la, ac: _mapped(la, ac, cfg.mapper, cache))  # noqa: B023
                     assert fast == tuple(s[0] for s in ref)
-
-
-@pytest.mark.parametrize("h,v", MODES)
-def test_readings_of_sets_equal_reference(meta, subs, h, v):
-    cache = MappingCache()
-    last = max(n.id for n in subs[0].graph.layers)
-    for ss in subs:
-        for tx, ty in TILES:
-            cfg = _cfg(ss, tx, ty, h, v, "energy")
-            stack = run_stack(ss.graph, meta, cfg, cache)
-            sets = list(stack.row_counts[:2]) + [[t.count for t in stack.tile_types], [0] * len(stack.tile_types)]
-            fast = entry_readings_of_sets(stack, sets, meta, ss.cut_before, ss.cut_after, last)
-            ref = tuple(entry_readings(stack, c, meta, ss.cut_before, ss.cut_after, last) for c in sets)
-            assert fast == ref
 
 
 def test_plan_with_shared_tile_classes_equals_fresh_plan(meta, subs):

@@ -266,7 +266,7 @@ def cost_substack(
 def _cost_substack(
     ss: SubStack, acc: Any, cfg: DfConfig, cache: Any, progress: Callable[[int], None] | None, network_last: int | None,
 ) -> Frames:
-    from acco.causal.readings import entry_readings_of_sets
+    from acco.causal.readings import entry_readings
     from acco.depthfirst.combine import run_stack
 
     stack = run_stack(ss.graph, acc, cfg, cache, progress)
@@ -274,9 +274,10 @@ def _cost_substack(
     e1, l1 = step2_sums(stack, stack.row_counts[1]) if len(stack.row_counts) > 1 else (e0, l0)
     et, lt = step2_sums(stack, [t.count for t in stack.tile_types])
     last = ss.cut_after if network_last is None else network_last
-    sets = [stack.row_counts[0]] + ([stack.row_counts[1]] if len(stack.row_counts) > 1 else [])
-    r0, *more = entry_readings_of_sets(stack, sets + [[t.count for t in stack.tile_types]], acc, ss.cut_before, ss.cut_after, last)
-    r1, rt = more if len(more) == 2 else (r0, more[0])
+    memo: dict = {}
+    r0 = entry_readings(stack, stack.row_counts[0], acc, ss.cut_before, ss.cut_after, last, memo)
+    r1 = entry_readings(stack, stack.row_counts[1], acc, ss.cut_before, ss.cut_after, last, memo) if len(stack.row_counts) > 1 else r0
+    rt = entry_readings(stack, [t.count for t in stack.tile_types], acc, ss.cut_before, ss.cut_after, last, memo)
     h, v = cfg.horizontal_caching, cfg.vertical_caching
     fp = footprints(ss.graph, cfg.tile_x, cfg.tile_y, h, v)
     return Frames(

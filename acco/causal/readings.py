@@ -161,78 +161,6 @@ def entry_readings(
     return tuple(out)
 
 
-def entry_readings_of_sets(
-    stack: Any, count_sets: Sequence[Sequence[int]], acc: Accelerator, cut_before: int | None, cut_after: int | None,
-    network_last: int,
-) -> tuple[tuple[EntryReading, ...], ...]:
-    """`entry_readings` of several sets of tiles at once (Step 1 asks for the warm-up row, the stable row and all tiles).
-
-    The same sums in the same order as `entry_readings` per set (the reference, tested equal): one walk
-    over the entries and tile types serves every set, and each layer cost's per-level energies are
-    flattened once.
-    """
-    if not stack.tile_types:
-        return tuple(() for _ in count_sets)
-    k = len(count_sets)
-    tile_types = stack.tile_types
-    # per set: the (type index, count) pairs with a count, in type order
-    sets = [[(j, c) for j, c in enumerate(counts) if c] for counts in count_sets]
-    used = sorted({j for s in sets for j, _ in s})
-    outs: list[list[EntryReading]] = [[] for _ in range(k)]
-    flat_of: dict[int, tuple[tuple[str, float], ...]] = {}
-    first = tile_types[0].layers
-    for i in range(len(first)):
-        node_id = first[i].node_id
-        is_input = first[i].cost is None
-        lts = {j: tile_types[j].layers[i] for j in used}
-        reload = is_input and cut_before is not None
-        for r, s in enumerate(sets):
-            ce = cl = 0.0
-            re = rl = rb = 0.0
-            rel = reload and all(
-                lts[j].o_top != acc.chain(lts[j].copy.actions[0].src_op)[-1].name if lts[j].copy.actions else False
-                for j, _ in s
-            )
-            for j, c in s:
-                cp = lts[j].copy
-                ce += cp.energy * c
-                cl += cp.latency * c
-                if rel:
-                    e, lat, b = _reload(acc, cp.actions, c)
-                    re += e
-                    rl += lat
-                    rb += b
-            outs[r].append(EntryReading(node_id, "copy", Reading(int(ce), int(cl), 0, 0, int(re), int(rl), 0, int(rb / 8))))
-        if is_input:
-            continue
-        offload = cut_after is not None and node_id == cut_after and node_id != network_last
-        costs = {j: lt.cost for j, lt in lts.items()}
-        for j, cost in costs.items():
-            if id(cost) not in flat_of:
-                flat_of[id(cost)] = _level_energies(cost, None)
-        for r, s in enumerate(sets):
-            le = ll = me = 0.0
-            oe = ol = ob = 0.0
-            levels: dict[str, float] = {}
-            for j, c in s:
-                cost = costs[j]
-                le += cost.energy_total * c
-                ll += cost.latency_total2 * c
-                me += cost.mac_energy * c
-                for name, e in flat_of[id(cost)]:
-                    levels[name] = levels.get(name, 0.0) + e * c
-                if offload:
-                    e, lat, b = _offload(cost, acc, c)
-                    oe += e
-                    ol += lat
-                    ob += b
-            outs[r].append(EntryReading(
-                node_id, "layer", Reading(int(le), int(ll), int(oe), int(ol), 0, 0, int(ob / 8), 0), me,
-                tuple(levels.items()),
-            ))
-    return tuple(tuple(o) for o in outs)
-
-
 def total(entries: Sequence[EntryReading]) -> Reading:
     """The range's readings: the entries' integers added up."""
     sums = [0] * len(READING_FIELDS)
@@ -249,4 +177,4 @@ def total(entries: Sequence[EntryReading]) -> Reading:
     return Reading(*sums)
 
 
-__all__ = ["READING_FIELDS", "Reading", "EntryReading", "entry_readings", "entry_readings_of_sets", "total"]
+__all__ = ["READING_FIELDS", "Reading", "EntryReading", "entry_readings", "total"]

@@ -10,15 +10,14 @@ import hashlib
 import time
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acco import __version__
-from acco.causal.frames import CausalSettings, SubStack, explore, substacks
-from acco.causal.readings import total
-from acco.depthfirst.config import DfConfig
-from acco.depthfirst.geometry import memoised
 from acco.dse.result import SCHEMA_VERSION, EntryTable, KindResult, RangeResult, Scenario, ScenarioResult
 from acco.dse.sweep import Sweep, hardware_name, workload_name
+
+if TYPE_CHECKING:  # the model is imported by the functions that run it: `expand` (validate) stays light
+    from acco.causal.frames import CausalSettings, SubStack
 
 
 def file_sha256(path: str) -> str:
@@ -76,6 +75,8 @@ class _GroupCache:
         key = (hw_path, wl_path, settings, group)
         subs = self.groups.pop(key, None)
         if subs is None:
+            from acco.causal.frames import substacks
+
             acc, wl = _inputs(hw_path, wl_path)
             subs = tuple(substacks(wl, settings, acc))
             while len(self.groups) >= self.size:
@@ -112,6 +113,9 @@ def _kind(f: Any, kind: str, g: Any) -> KindResult:
     (a tile clipped to the range's output returns the same readings for every larger tile)."""
     entries = f.readings[kind]
     fp = f.footprint[kind]
+    from acco.causal.readings import total
+    from acco.depthfirst.geometry import memoised
+
     key = ("kind", id(entries), fp.peak_bits, fp.weight_bits)
     hit = g.memo.get(key)
     if hit is not None and hit[0] is entries:
@@ -123,6 +127,9 @@ def _kind(f: Any, kind: str, g: Any) -> KindResult:
 
 def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
     """Cost every sub-stack range of a scenario (causal, depth-first) and keep the Step-2 readings."""
+    from acco.causal.frames import CausalSettings, explore
+    from acco.depthfirst.config import DfConfig
+
     t0 = time.perf_counter()
     acc, wl = _inputs(sc.hardware_path, sc.workload_path)
     settings = CausalSettings(cut_max=sc.cut_max, cuts=sc.cuts, global_initial_dilation=sc.initial_dilation, batch=sc.batch)
