@@ -102,11 +102,8 @@ class TileCaching:
 def cache_in_bits(
     a: Backprop, tg: StackGraph, full: StackGraph
 ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
-    """(H, V, corner) cache bits held at every consumer input (spec §2.6).
-
-    Kept on the back-propagation object per (tile graph, graph) pair: the result is shared,
-    callers must not modify it.
-    """
+    """(H, V, corner) cache bits held at every consumer input (docs/depthfirst.md)."""
+    # kept on the back-propagation object per (tile graph, graph) pair: the result is shared, callers must not modify it
     memo = a.__dict__.get("_cache_in_bits")
     if memo is not None and memo[0] is tg and memo[1] is full:
         return memo[2]
