@@ -11,6 +11,13 @@
    and the share of mapper look-ups answered from the cache (the cold run also computes the baselines
    Step 3 compares with); then Steps 2 and 3 as a user runs them, and Step 3 without figures (wall seconds).
 3. Peak resident memory of this process and of its largest worker (getrusage).
+4. Start-up per command (`--commands`): CPU seconds of `python -m acco --help`, `validate` (a hardware
+   file, the sweep) and `layer` (Meta_prototype_DF, fsrcnn layer 0, LOMA lpf 6), each a fresh process.
+
+`--against DIR` (another checkout, e.g. `main`'s) runs Step 1 of the same sweep with that code too, each
+as a fresh process with an empty mapper-cache folder (cold), and prints wall and CPU seconds (the
+process and its workers) side by side with their ratio: CPU seconds compare fairly on a busy machine,
+where wall seconds do not. The other checkout runs with this interpreter (its own code first on the path).
 
 Prints numbers only; nothing is asserted (timings depend on the machine and its load).
 """
@@ -77,6 +84,41 @@ def _step(script: str, sweep: Path, out: Path, *extra: str) -> tuple[float, str]
     return time.perf_counter() - t0, r.stdout
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """(wall s, CPU s of the process and its reaped workers, stdout) of one command run to completion."""
+    c0, t0 = _children_cpu(), time.perf_counter()
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
+    if r.returncode not in (0, 1):  # 1 = some scenarios failed: still timed
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
+    return wall, cpu, r.stdout
+
+
+def step1_process(root: Path, sweep: Path, jobs: int, tmp: Path, label: str) -> tuple[float, float]:
+    """Step 1 of `sweep` with the code under `root`, cold (fresh output and mapper-cache folders): (wall, CPU)."""
+    out = tmp / f"out-{label}"
+    cmd = [sys.executable, str(root / "DfStackCutAndXform_mp_misc.py"), "--sweep", str(sweep), "--out", str(out),
+           "--jobs", str(jobs), "--mapper-cache", str(tmp / f"cache-{label}")]
+    wall, cpu, _ = _timed(cmd, root)
+    return wall, cpu
+
+
+def command_startup(sweep: Path) -> None:
+    """CPU seconds of single ACCO commands, each a fresh process (start-up included)."""
+    hw = ROOT / "inputs/hardware/Meta_prototype_DF.yaml"
+    wl = ROOT / "inputs/workloads/Meta_prototype/fsrcnn.yaml"
+    py = [sys.executable, "-m", "acco"]
+    for name, args in (("--help", ["--help"]), ("validate HW", ["validate", str(hw)]), ("validate SWEEP", ["validate", str(sweep)]),
+                       ("layer (LOMA lpf 6)", ["layer", str(hw), str(wl), "--layer", "0"])):
+        runs = [_timed(py + args, ROOT) for _ in range(3)]
+        print(f"command {name:<20} {min(c for _, c, _ in runs):6.2f} s CPU, {min(w for w, _, _ in runs):6.2f} s wall (best of 3)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sweep", default=None, help="sweep file (default: a reduced paper grid of 72 scenarios)")
@@ -84,7 +126,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output folder (default: a temporary one, removed afterwards)")
     p.add_argument("--no-warm", action="store_true", help="skip the second (warm-cache) Step-1 run")
     p.add_argument("--no-steps23", action="store_true", help="skip Steps 2 and 3")
+    p.add_argument("--against", metavar="DIR", default=None,
+                   help="another checkout (e.g. main's): Step 1 cold with both codes, as processes, with ratios")
+    p.add_argument("--commands", action="store_true", help="also time single commands' start-up (fresh processes)")
     args = p.parse_args(argv)
+
+    if args.against:
+        with tempfile.TemporaryDirectory() as tmp:
+            sweep_file = Path(args.sweep).resolve() if args.sweep else Path(tmp) / "speed_reduced.yaml"
+            if not args.sweep:
+                sweep_file.write_text(REDUCED.replace("{root}", str(ROOT)))
+            other = Path(args.against).resolve()
+            theirs = step1_process(other, sweep_file, args.jobs, Path(tmp), "theirs")
+            ours = step1_process(ROOT, sweep_file, args.jobs, Path(tmp), "ours")
+            print(f"step 1 cold, --jobs {args.jobs}, as a process: {other}: {theirs[0]:.1f} s wall, {theirs[1]:.1f} s CPU; "
+                  f"this checkout: {ours[0]:.1f} s wall, {ours[1]:.1f} s CPU; "
+                  f"ratio {theirs[0] / ours[0]:.2f}x wall, {theirs[1] / ours[1]:.2f}x CPU")
+        if args.commands:
+            command_startup(Path(args.sweep).resolve() if args.sweep else ROOT / "inputs/sweeps/default.yaml")
+        return 0
+    if args.commands:
+        command_startup(Path(args.sweep).resolve() if args.sweep else ROOT / "inputs/sweeps/default.yaml")
 
     t0 = time.process_time()
     from acco.cost import kernel
@@ -115,9 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         cache_dir = str(Path(tmp) / "mapper-cache")
         runs = [("cold", False)] + ([] if args.no_warm else [("warm", True)])
         for label, force in runs:
+            c0 = _children_cpu() + time.process_time()
             s = run_sweep(sweep, out, jobs=args.jobs, force=force, progress=False, mapper_cache=cache_dir)
+            cpu = _children_cpu() + time.process_time() - c0
             rate = s.done / s.seconds if s.seconds else 0.0
-            print(f"step 1 ({label} mapper cache, --jobs {args.jobs}): {s.done} scenarios in {s.seconds:.1f} s wall, "
+            print(f"step 1 ({label} mapper cache, --jobs {args.jobs}): {s.done} scenarios in {s.seconds:.1f} s wall, {cpu:.1f} s CPU, "
                   f"{rate:.2f} scenarios/s, {s.mapper_misses} searches, hit rate {s.mapper_hit_rate:.1%}"
                   + (f", baselines of {s.baselines_done} hardware x workload pairs" if s.baselines_done else "")
                   + (f", {len(s.failed)} failed" if s.failed else ""))

@@ -115,12 +115,27 @@ def check_tile(workload: Workload, tile_x: int, tile_y: int) -> None:
     for name, v in (("tile_x", tile_x), ("tile_y", tile_y)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise InputError(CAUSAL_SOURCE, name, "a positive integer", repr(v))
+    t_in = _time_steps_in(workload)
+    if tile_y > t_in:
+        raise InputError(CAUSAL_SOURCE, "tile_y", f"at most the time axis of the transformed input ({t_in} steps)", str(tile_y))
+
+
+_TIME_STEPS: dict[int, tuple[Workload, int]] = {}
+
+
+def _time_steps_in(workload: Workload) -> int:
+    """Time steps of the transformed input (kept per workload object: Step 1 asks once per scenario)."""
+    hit = _TIME_STEPS.get(id(workload))
+    if hit is not None and hit[0] is workload:
+        return hit[1]
     from acco.causal.transform import causal_network
 
     g, _ = causal_network(workload)
     t_in = max(g.nodes[i].loop_sizes.get("OY", 1) for i in g.input_ids)
-    if tile_y > t_in:
-        raise InputError(CAUSAL_SOURCE, "tile_y", f"at most the time axis of the transformed input ({t_in} steps)", str(tile_y))
+    if len(_TIME_STEPS) >= 64:
+        _TIME_STEPS.clear()
+    _TIME_STEPS[id(workload)] = (workload, t_in)
+    return t_in
 
 
 def tile_peak(g: StackGraph, tile_x: int, tile_y: int, first_x: bool, first_y: bool, h: bool = True, v: bool = True) -> int:

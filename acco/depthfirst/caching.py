@@ -20,6 +20,7 @@ from acco.depthfirst.geometry import (
     activation_inputs,
     backpropagate,
     input_bits,
+    memoised,
     output_bits,
     tensor_dims,
     weight_bits,
@@ -33,9 +34,15 @@ def largest_alive(tg: StackGraph, permanent: Mapping[int, int] | None = None) ->
 
     At each node its full input tile (including any cached halo) replaces its producers' outputs,
     its output is added, and a producer is freed once all its consumers ran; `permanent[p]` bits
-    (a producer's cache) stay allocated after p is freed.
+    (a producer's cache) stay allocated after p is freed. Without `permanent` the result is
+    memoised on the tile graph (tile plans and footprints ask for the same graphs).
     """
-    permanent = permanent or {}
+    if not permanent:
+        return memoised(tg, ("largest_alive",), lambda: _largest_alive(tg, {}))
+    return _largest_alive(tg, permanent)
+
+
+def _largest_alive(tg: StackGraph, permanent: Mapping[int, int]) -> int:
     state = [0, 0]  # current, peak
 
     def add(bits: int) -> None:
@@ -96,15 +103,39 @@ def cache_in_bits(
     a: Backprop, tg: StackGraph, full: StackGraph
 ) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
     """(H, V, corner) cache bits held at every consumer input (docs/depthfirst.md)."""
+    # kept on the back-propagation object per (tile graph, graph) pair: the result is shared, callers must not modify it
+    memo = a.__dict__.get("_cache_in_bits")
+    if memo is not None and memo[0] is tg and memo[1] is full:
+        return memo[2]
+    r = _cache_in_bits(a, tg, full)
+    object.__setattr__(a, "_cache_in_bits", (tg, full, r))
+    return r
+
+
+def _cache_in_bits(
+    a: Backprop, tg: StackGraph, full: StackGraph
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """`cache_in_bits` computed (not memoised)."""
     h_bits: dict[tuple[int, str], int] = {}
     v_bits: dict[tuple[int, str], int] = {}
     c_bits: dict[tuple[int, str], int] = {}
+    shapes: dict[tuple[int, str], tuple[int, dict[str, int]]] = {}
+
+    def shape(n: Layer, op: str) -> tuple[int, dict[str, int]]:
+        """(elements, extent per dim) of a consumer's input tile, once per (node, operand)."""
+        k = (n.id, op)
+        r = shapes.get(k)
+        if r is None:
+            r = shapes[k] = (n.tensor_size(op, n.loop_sizes), tensor_dims(n, op))
+        return r
+
     for (nid, op), (dim, size) in a.h_in.items():
         n = tg.nodes[nid]
         assert isinstance(n, Layer)
         elems = 0
         if dim not in n.relevant_dims(op):
-            elems = n.tensor_size(op, n.loop_sizes) // tensor_dims(n, op)[dim] * size
+            ts, td = shape(n, op)
+            elems = ts // td[dim] * size
         h_bits[(nid, op)] = elems * n.precision[op]
     for (nid, op), (dim, size) in a.v_in.items():
         n = tg.nodes[nid]
@@ -113,15 +144,15 @@ def cache_in_bits(
         if dim not in n.relevant_dims(op):
             h_dim = a.h_in[(nid, op)][0]
             h_total = tensor_dims(full.nodes[nid], op)[h_dim]  # type: ignore[arg-type]
-            td = tensor_dims(n, op)
-            elems = n.tensor_size(op, n.loop_sizes) // td[h_dim] * h_total // td[dim] * size
+            ts, td = shape(n, op)
+            elems = ts // td[h_dim] * h_total // td[dim] * size
         v_bits[(nid, op)] = elems * n.precision[op]
         h_dim, h_size = a.h_in[(nid, op)]
         if dim in n.loop_sizes or h_dim in n.loop_sizes:
             c_bits[(nid, op)] = 0
         else:
-            td = tensor_dims(n, op)
-            c_bits[(nid, op)] = n.tensor_size(op, n.loop_sizes) // td[h_dim] * h_size // td[dim] * size * n.precision[op]
+            ts, td = shape(n, op)
+            c_bits[(nid, op)] = ts // td[h_dim] * h_size // td[dim] * size * n.precision[op]
     return h_bits, v_bits, c_bits
 
 

@@ -193,6 +193,10 @@ def _out_bits_with(node: Layer, dim: str, amount: int, minus: tuple[str, int] | 
     return prod(factors.values()) * node.precision["O_final"]
 
 
+#: one node of a walked tile type: its LayerTile (cost None), and the layer and truncated hardware to map
+WalkStep = tuple[LayerTile, "Layer | None", "Accelerator | None"]
+
+
 def run_tile_type(
     g: StackGraph,
     acc: Accelerator,
@@ -202,7 +206,48 @@ def run_tile_type(
     mapper: Any,
     cache: Any = None,
 ) -> tuple[LayerTile, ...]:
-    """Cost one tile of type `t`: copies and the mapped layer for every node of the stack."""
+    """Cost one tile of type `t`: copies and the mapped layer for every node of the stack.
+
+    The walk (levels, copies, truncated hardware per node) does not depend on the mapper as long
+    as every layer fits at the levels it picks first: it is memoised on the graph without the mapper
+    (shared by the optimisation targets) and followed by one mapper look-up per layer. A layer that
+    fits no mapping there makes the whole tile re-walk with the mapper (`walk_tile_type`), which
+    then moves its levels up as the reference does.
+    """
+    key = ("walk", acc, replace(cfg, tile_x=1, tile_y=1, mapper=None), plan.v_read_level, plan.w_ml, t)
+    steps = memoised(g, key, lambda: walk_tile_type(g, acc, cfg, plan, t, None))
+    out: list[LayerTile] = []
+    for lt, layer, tacc in steps:
+        if layer is None:
+            out.append(lt)
+            continue
+        try:
+            cost = _mapped(layer, tacc, mapper, cache)
+        except DoesNotFit:
+            return tuple(s[0] for s in walk_tile_type(g, acc, cfg, plan, t, lambda la, ac: _mapped(la, ac, mapper, cache)))
+        out.append(LayerTile(lt.node_id, lt.copy, cost, lt.i_top, lt.o_top, lt.macs))
+    return tuple(out)
+
+
+def _mapped(layer: Layer, tacc: Accelerator, mapper: Any, cache: Any) -> LayerCost:
+    """The best mapping's cost (DoesNotFit when no mapping fits)."""
+    r = best_mapping(layer, tacc, mapper, cache) if cache is not None else best_mapping(layer, tacc, mapper)
+    return r.cost
+
+
+def walk_tile_type(
+    g: StackGraph,
+    acc: Accelerator,
+    cfg: DfConfig,
+    plan: TilePlan,
+    t: TileType,
+    map_layer: Callable[[Layer, Accelerator], LayerCost] | None,
+) -> tuple[WalkStep, ...]:
+    """Walk one tile of type `t` node by node (the reference): levels, copy layer, truncated hardware, mapping.
+
+    `map_layer(layer, truncated accelerator)` maps a layer or raises DoesNotFit, and the node's
+    levels are moved up and tried again; None leaves every cost None (every layer assumed to fit).
+    """
     b = backpropagate(g, t.tile_x, t.tile_y, t.use_h is not None, t.make_h is not None, t.use_v is not None)
     tg = b.tile_graph(g)
     out_id = tg.output_id
@@ -210,7 +255,7 @@ def run_tile_type(
     v_level = plan.v_read_level if cfg.v_read_uses_last_tile_level else t.use_v
     lookup: dict[int, tuple[str, int]] = {}
     pending: list[CopyAction] = []
-    results: list[LayerTile] = []
+    results: list[WalkStep] = []
     for nid in tg.order:
         node = tg.nodes[nid]
         is_in = isinstance(node, InputNode)
@@ -272,6 +317,8 @@ def run_tile_type(
                             mop = node.memory_operand_links[op]
                             copies.append(CopyAction(bits, mop, t.use_v, mop, i_top, "CI-V"))  # type: ignore[arg-type]
             copy = copy_layer(acc, copies)
+            layer: Layer | None = None
+            tacc: Accelerator | None = None
             if is_in:
                 cost = None
                 break
@@ -291,8 +338,7 @@ def run_tile_type(
                 links[node.input_operands[1]] = "I2"
                 layer = replace(node, memory_operand_links=FrozenDict(links))
             try:
-                cost = best_mapping(layer, tacc, mapper, cache) if cache is not None else best_mapping(layer, tacc, mapper)
-                cost = cost.cost
+                cost = map_layer(layer, tacc) if map_layer is not None else None
                 break
             except DoesNotFit as e:
                 tries += 1
@@ -307,7 +353,7 @@ def run_tile_type(
                     extra_o -= 1
                 else:
                     extra_o += 1
-        results.append(LayerTile(nid, copy, cost, i_top, o_top, 0 if is_in else node.total_macs))  # type: ignore[union-attr]
+        results.append((LayerTile(nid, copy, cost, i_top, o_top, 0 if is_in else node.total_macs), layer, tacc))  # type: ignore[union-attr]
         lookup[nid] = (o_top, out_b)
         pending = []
         skip_write = is_in and cfg.skip_input_cache_writes

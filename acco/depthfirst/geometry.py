@@ -324,14 +324,16 @@ def _backpropagate(
             mapping = n.source_dimension_mapping[op]
             px, py = mapping[ix], mapping[iy]
             cur[p] = [u[0], u[1]] if (px, py) == ("OX", "OY") else _set_xy(cur[p], px, py, u)
-            h_out.setdefault(p, {})[nid] = (px, ov_x if make_h else 0, new_lag_h)
-            new_lag_h = _effective(h_out[p])[2]
-            v_out.setdefault(p, {})[nid] = (py, ov_y if make_v else 0, new_lag_v)
-            new_lag_v = _effective(v_out[p])[2]
+            hp = h_out.setdefault(p, {})
+            hp[nid] = (px, ov_x if make_h else 0, new_lag_h)
+            new_lag_h = new_lag_h if len(hp) == 1 else max([e[2] for e in hp.values()])  # _effective's lag
+            vp = v_out.setdefault(p, {})
+            vp[nid] = (py, ov_y if make_v else 0, new_lag_v)
+            new_lag_v = new_lag_v if len(vp) == 1 else max([e[2] for e in vp.values()])
             if p in g.nodes:
                 queue.insert(0, (p, px, py, new_lag_h, new_lag_v))
-    hx = {p: _effective(e)[:2] if make_h else (_effective(e)[0], 0) for p, e in h_out.items()}
-    vx = {p: _effective(e)[:2] if make_v else (_effective(e)[0], 0) for p, e in v_out.items()}
+    hx = {p: _effective(e)[:2] if make_h else (next(iter(e.values()))[0], 0) for p, e in h_out.items()}
+    vx = {p: _effective(e)[:2] if make_v else (next(iter(e.values()))[0], 0) for p, e in v_out.items()}
     return Backprop(
         {nid: (cur[nid][0], cur[nid][1]) for nid in useful}, h_in, v_in, hx, vx  # type: ignore[arg-type]
     )

@@ -9,11 +9,11 @@ arguments); equal keys form one tile type that is costed once and counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from acco.depthfirst.caching import TileCaching, determine_caching
 from acco.depthfirst.config import DfConfig
-from acco.depthfirst.geometry import StackGraph, tile_grid
+from acco.depthfirst.geometry import StackGraph, memoised, tile_grid
 from acco.hardware.models import Accelerator
 
 
@@ -70,12 +70,16 @@ def plan_tiles(g: StackGraph, acc: Accelerator, cfg: DfConfig) -> TilePlan:
     mode_h, mode_v = cfg.horizontal_caching, cfg.vertical_caching and cfg.horizontal_caching
     order = _order_index(acc)
     memo: dict[tuple, TileCaching] = {}
+    # a tile class's caching depends on the caching flags, not on the tile size asked for: shared
+    # by the plans of every tile width and mapper on this graph (memoised on it)
+    flags = replace(cfg, tile_x=1, tile_y=1, mapper=None)
 
     def det(tx: int, ty: int, fx: bool, fy: bool) -> TileCaching:
         k = (tx, ty, fx, fy)
-        if k not in memo:
-            memo[k] = determine_caching(g, acc, cfg, tx, ty, fx, fy)
-        return memo[k]
+        r = memo.get(k)
+        if r is None:
+            r = memo[k] = memoised(g, ("caching", acc, flags) + k, lambda: determine_caching(g, acc, cfg, tx, ty, fx, fy))
+        return r
 
     n_cols = len(xs)
     row_sig = [(ty, yi == 0, yi == len(ys) - 1) for yi, ty in enumerate(heights)]
@@ -126,7 +130,7 @@ def plan_tiles(g: StackGraph, acc: Accelerator, cfg: DfConfig) -> TilePlan:
     types: list[TileType] = []
     index: dict[tuple, int] = {}
     counts: list[int] = []
-    rows: list[dict[int, int]] = []
+    row_pks: list[tuple] = []
     patterns: dict[tuple, tuple[tuple[int, int], ...]] = {}
     wft = True
     prev_sig: tuple | None = None
@@ -137,29 +141,39 @@ def plan_tiles(g: StackGraph, acc: Accelerator, cfg: DfConfig) -> TilePlan:
             _, h, v = rows_info[sig]
             v_prev = rows_info[prev_sig][2] if prev_sig is not None else None
             row: dict[int, int] = {}
+            last: tuple | None = None
+            i = -1
             for xi, tx in enumerate(widths):
                 make_h, hw, hr = h[xi]
                 make_v, vw, vr = v[xi]
                 use_h = h[xi - 1][0] if xi else None
                 use_v = v_prev[xi][0] if yi else None  # type: ignore[index]
-                t = TileType(tx, sig[0], wft, make_h, use_h, tuple(hw), tuple(hr), make_v, use_v, tuple(vw), tuple(vr))
-                i = index.get(t)  # type: ignore[arg-type]
-                if i is None:
-                    i = index[t] = len(types)  # type: ignore[index]
-                    types.append(t)
-                    counts.append(0)
+                # a column equal to the one before is the same type (runs of equal columns: mostly the same objects)
+                same = (tx, wft, make_h, use_h, hw, hr, make_v, use_v, vw, vr)
+                if same != last:
+                    t = TileType(tx, sig[0], wft, make_h, use_h, tuple(hw), tuple(hr), make_v, use_v, tuple(vw), tuple(vr))
+                    i = index.get(t)  # type: ignore[arg-type]
+                    if i is None:
+                        i = index[t] = len(types)  # type: ignore[index]
+                        types.append(t)
+                        counts.append(0)
+                    last = same
                 row[i] = row.get(i, 0) + 1
                 wft = False
             pat = patterns[pk] = tuple(row.items())
         for i, n in pat:
             counts[i] += n
-        rows.append(dict(pat))
+        row_pks.append(pk)
         wft = False
         prev_sig = sig
+    per_pattern: dict[tuple, tuple[int, ...]] = {}
+    for pk, pat in patterns.items():
+        r = dict(pat)
+        per_pattern[pk] = tuple(r.get(i, 0) for i in range(len(types)))
     return TilePlan(
         tuple(types),
         tuple(counts),
-        tuple(tuple(r.get(i, 0) for i in range(len(types))) for r in rows),
+        tuple(per_pattern[pk] for pk in row_pks),
         highest_w,
         last_v if cfg.v_read_uses_last_tile_level else None,
         memo,

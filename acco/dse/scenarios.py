@@ -10,14 +10,14 @@ import hashlib
 import time
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acco import __version__
-from acco.causal.frames import CausalSettings, SubStack, explore, substacks
-from acco.causal.readings import total
-from acco.depthfirst.config import DfConfig
 from acco.dse.result import SCHEMA_VERSION, EntryTable, KindResult, RangeResult, Scenario, ScenarioResult
 from acco.dse.sweep import Sweep, hardware_name, workload_name
+
+if TYPE_CHECKING:  # the model is imported by the functions that run it: `expand` (validate) stays light
+    from acco.causal.frames import CausalSettings, SubStack
 
 
 def file_sha256(path: str) -> str:
@@ -75,6 +75,8 @@ class _GroupCache:
         key = (hw_path, wl_path, settings, group)
         subs = self.groups.pop(key, None)
         if subs is None:
+            from acco.causal.frames import substacks
+
             acc, wl = _inputs(hw_path, wl_path)
             subs = tuple(substacks(wl, settings, acc))
             while len(self.groups) >= self.size:
@@ -106,14 +108,28 @@ def group_key(sc: Scenario) -> tuple:
     return (sc.hardware_path, sc.workload_path, sc.cuts, sc.initial_dilation, sc.batch, sc.cut_max, sc.tile_y)
 
 
-def _kind(f: Any, kind: str) -> KindResult:
+def _kind(f: Any, kind: str, g: Any) -> KindResult:
+    """The stored form of one kind of a range; memoised on the sub-stack's graph `g` by the readings object
+    (a tile clipped to the range's output returns the same readings for every larger tile)."""
     entries = f.readings[kind]
     fp = f.footprint[kind]
-    return KindResult(total(entries), fp.peak_bits, fp.weight_bits, EntryTable.of(entries))
+    from acco.causal.readings import total
+    from acco.depthfirst.geometry import memoised
+
+    key = ("kind", id(entries), fp.peak_bits, fp.weight_bits)
+    hit = g.memo.get(key)
+    if hit is not None and hit[0] is entries:
+        return hit[1]
+    r = KindResult(total(entries), fp.peak_bits, fp.weight_bits, EntryTable.of(entries))
+    memoised(g, key, lambda: (entries, r))
+    return r
 
 
 def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
     """Cost every sub-stack range of a scenario (causal, depth-first) and keep the Step-2 readings."""
+    from acco.causal.frames import CausalSettings, explore
+    from acco.depthfirst.config import DfConfig
+
     t0 = time.perf_counter()
     acc, wl = _inputs(sc.hardware_path, sc.workload_path)
     settings = CausalSettings(cut_max=sc.cut_max, cuts=sc.cuts, global_initial_dilation=sc.initial_dilation, batch=sc.batch)
@@ -124,9 +140,9 @@ def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
     ranges = tuple(
         RangeResult(
             f.cut_before, f.cut_after, f.layer_ids, f.output_size, f.rows,
-            _kind(f, "warmup"), _kind(f, "stable"), _kind(f, "total"),
+            _kind(f, "warmup", s.graph), _kind(f, "stable", s.graph), _kind(f, "total", s.graph),
         )
-        for f in frames
+        for s, f in zip(subs, frames, strict=True)
     )
     return ScenarioResult(SCHEMA_VERSION, __version__, replace(sc), ranges, time.perf_counter() - t0)
 

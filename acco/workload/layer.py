@@ -7,7 +7,7 @@ Partially relevant (pr) operand dims such as IX are defined by relations
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cached_property
+from functools import cached_property, lru_cache
 from math import ceil, gcd, prod
 from typing import Any, Mapping
 
@@ -29,8 +29,9 @@ class Relation:
         return pr_extent(self.coef_a, size_a, self.coef_b, size_b)
 
 
+@lru_cache(maxsize=1 << 16, typed=True)
 def pr_extent(sa: int, a: int, sb: int, b: int) -> int:
-    """Distinct values of sa*x + sb*y for x < a, y < b (the ZigZag formula, exact for unit gcd)."""
+    """Distinct values of sa*x + sb*y for x < a, y < b (the ZigZag formula, exact for unit gcd; memoised)."""
     g = gcd(sa, sb)
     return int(a * b - max(0, b - sa / g) * (a - sb / g))
 
