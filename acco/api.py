@@ -88,7 +88,7 @@ def search_layer(
     """Load the inputs and find the best temporal mapping of one layer with LOMA or SALSA (or a spatial
     search, which needs no fixed unrolling that fits the array); the config's `model` field names the
     cost-model version, e.g. `LomaConfig(model="zigzag-3.9.1")`."""
-    from acco.mapping.spatial_search import SpatialSearchConfig
+    from acco.search.spatial_search import SpatialSearchConfig
 
     acc, layer = _load_layer(hardware, workload, layer_id, mapping, not isinstance(config, SpatialSearchConfig))
     try:

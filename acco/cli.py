@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_spatial_options(p: argparse.ArgumentParser) -> None:
-    """`--spatial fixed|search`, `--spatial-top N`, `--spatial-hint HINT` (acco.mapping.spatial_search)."""
+    """`--spatial fixed|search`, `--spatial-top N`, `--spatial-hint HINT` (acco.search.spatial_search)."""
     p.add_argument("--spatial", choices=["fixed", "search"], default="fixed",
                    help="spatial unrolling: fixed (the workload's, default) or search (candidates ranked by "
                    "utilisation, the best --spatial-top and the workload's own costed with the temporal mapper)")
@@ -140,7 +140,7 @@ def _spatial_hint(args: argparse.Namespace) -> tuple[tuple[str, tuple[str, ...]]
     """`--spatial-hint`, else the ZigZag mapping file's `spatial_mapping_hint` of the layer, else none;
     checked against the hardware's array dims."""
     from acco.api import load_any_hardware
-    from acco.mapping.spatial_search import check_hint, parse_hint
+    from acco.search.spatial_search import check_hint, parse_hint
 
     try:
         if args.spatial_hint is None and args.mapping:
@@ -239,7 +239,7 @@ def cmd_layer(args: argparse.Namespace) -> int:
             settings["model"] = args.model
             label += f", model {args.model}"
         if args.spatial == "search":
-            from acco.mapping.spatial_search import SpatialSearchConfig
+            from acco.search.spatial_search import SpatialSearchConfig
 
             hint = _spatial_hint(args)
             config = SpatialSearchConfig(config, args.spatial_top, hint)  # type: ignore[assignment]
@@ -261,7 +261,7 @@ def cmd_layer(args: argparse.Namespace) -> int:
     else:
         print(format_layer_cost(cost))
         if search is not None and search.spatial is not None:
-            from acco.mapping.spatial_search import format_unrolling
+            from acco.search.spatial_search import format_unrolling
 
             print(f"  spatial       {format_unrolling(search.spatial)} (chosen by spatial search)")
         if search is not None:

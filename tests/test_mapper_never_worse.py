@@ -8,7 +8,7 @@ import random
 import pytest
 
 from acco.frozendict import FrozenDict
-from acco.mapping.spatial_search import SpatialSearchConfig, spatial_search
+from acco.search.spatial_search import SpatialSearchConfig, spatial_search
 from acco.search import DoesNotFit, LomaConfig, SalsaConfig, loma, salsa
 from acco.search.loma import objective_value
 

@@ -1,4 +1,4 @@
-"""Spatial mapping search (acco/mapping/spatial_search.py): brute force, hints, no-fit error, cache."""
+"""Spatial mapping search (acco/search/spatial_search.py): brute force, hints, no-fit error, cache."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from acco.frozendict import FrozenDict
 from acco.io import load_hardware, load_workload
-from acco.mapping.spatial_search import (
+from acco.search.spatial_search import (
     SpatialSearchConfig,
     candidate_unrollings,
     parse_hint,

@@ -12,7 +12,7 @@ from acco.cli import main
 from acco.dse.scenarios import expand
 from acco.dse.sweep import MapperSettings, load_sweep
 from acco.io.errors import InputError
-from acco.mapping.spatial_search import SpatialSearchConfig
+from acco.search.spatial_search import SpatialSearchConfig
 from acco.search import LomaConfig
 from conftest import DATA, INPUTS
 

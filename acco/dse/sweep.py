@@ -79,7 +79,7 @@ class MapperSettings:
 
             temporal = LomaConfig(lpf_limit=self.lpf_limit, objective=target, model=self.model)
         if self.spatial == "search":
-            from acco.mapping.spatial_search import SpatialSearchConfig
+            from acco.search.spatial_search import SpatialSearchConfig
 
             return SpatialSearchConfig(temporal, self.spatial_top, self.spatial_hint)
         return temporal

@@ -465,7 +465,7 @@ def _mapping_entries(doc: Field) -> list[_Entry]:
                     dims_here.append(dim)
                     spatial.append((oa, dim, factor, uf))
 
-        hint_f = nf.child("spatial_mapping_hint")  # steers only the opt-in spatial search (acco.mapping.spatial_search)
+        hint_f = nf.child("spatial_mapping_hint")  # steers only the opt-in spatial search (acco.search.spatial_search)
         hint: list[tuple[str, tuple[str, ...]]] = []
         if not hint_f.missing and hint_f.value is not None:
             hint_f.mapping("a mapping array dimension -> list of loop dimensions")

@@ -140,7 +140,7 @@ class SearchResult:
     seconds: float
     engine: str = "loma"
     seed: int | None = None
-    #: the unrolling chosen by a spatial search (`acco.mapping.spatial_search`); None: the layer's own
+    #: the unrolling chosen by a spatial search (`acco.search.spatial_search`); None: the layer's own
     spatial: tuple[tuple[str, str, int], ...] | None = None
 
 

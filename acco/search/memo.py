@@ -71,7 +71,7 @@ _ALLOWED = {
     ("acco.search.loma", "LomaConfig"),
     ("acco.search.loma", "SearchResult"),
     ("acco.search.salsa", "SalsaConfig"),
-    ("acco.mapping.spatial_search", "SpatialSearchConfig"),
+    ("acco.search.spatial_search", "SpatialSearchConfig"),
     ("acco.cost.model", "LayerCost"),
     ("acco.cost.model", "Accesses"),
     ("acco.mapping.temporal", "TemporalMapping"),
