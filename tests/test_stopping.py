@@ -154,7 +154,7 @@ def test_disk_full_while_storing_a_result(tmp_path: Path, capsys, monkeypatch) -
 
 
 def test_unreachable_dask_scheduler(tmp_path: Path, capsys) -> None:
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401  # installed by ./test.sh (requirements.lock): missing fails, never skips
     sw = _small(tmp_path)
     t0 = time.time()
     code = step1_main(["--sweep", str(sw), "--out", str(tmp_path / "o"), "--executor", "dask",
@@ -165,7 +165,7 @@ def test_unreachable_dask_scheduler(tmp_path: Path, capsys) -> None:
 
 
 def test_dask_scheduler_without_worker_says_so(tmp_path: Path) -> None:
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401  # installed by ./test.sh (requirements.lock): missing fails, never skips
     from distributed import LocalCluster
 
     sw = _small(tmp_path)
