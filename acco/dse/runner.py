@@ -23,7 +23,7 @@ import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -31,8 +31,10 @@ from tqdm import tqdm
 
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
-from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import baseline_path, encode_result, file_intact, is_done, result_path, save_encoded, save_failure, save_result
+from acco.dse.scenarios import clipped_duplicates, expand, file_sha256, group_key, run_scenario
+from acco.dse.store import (
+    baseline_path, encode_result, file_intact, is_done, load_result_bytes, result_path, save_encoded, save_failure, save_result,
+)
 from acco.io.atomic import atomic_write_bytes
 from acco.io.staging import remove_stale
 from acco.stopping import worker_pool
@@ -62,6 +64,9 @@ class RunSummary:
     baseline_errors: list[str] = field(default_factory=list)
     #: result files found damaged (checksum mismatch) and therefore computed again
     damaged: int = 0
+    #: scenarios whose tile clips to the same tile as another's (`scenarios.clipped_duplicates`): served
+    #: with that scenario's result (counted in `done`) instead of being computed again
+    clipped: int = 0
 
     @property
     def mapper_hit_rate(self) -> float:
@@ -270,13 +275,35 @@ def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> Path
     return p
 
 
-def _store(step1: Path, r: ScenarioResult | ScenarioFailure, summary: RunSummary) -> None:
+Dups = dict[Scenario, list[Scenario]]
+
+
+def _store(step1: Path, r: ScenarioResult | ScenarioFailure, summary: RunSummary, dups: Dups | None = None,
+           bar: tqdm | None = None) -> None:
     if isinstance(r, ScenarioFailure):
         save_failure(step1, r)
         summary.failed.append(f"{r.scenario.id}: {r.message}")
     else:
         save_result(step1, r)
         summary.done += 1
+    if dups:
+        _store_duplicates(step1, r, dups.pop(r.scenario, ()), summary, bar)
+
+
+def _store_duplicates(step1: Path, r: ScenarioResult | ScenarioFailure, same: Sequence[Scenario], summary: RunSummary,
+                      bar: tqdm | None) -> None:
+    """Store the result (or failure) of a computed scenario for each scenario clipping to the same tile, under its own
+    scenario (its own file, name and fields; everything else as computed, `seconds` the computation's)."""
+    for sc in same:
+        if isinstance(r, ScenarioFailure):
+            save_failure(step1, replace(r, scenario=sc))
+            summary.failed.append(f"{sc.id}: {r.message}")
+        else:
+            save_result(step1, replace(r, scenario=sc))
+            summary.done += 1
+        summary.clipped += 1
+        if bar is not None:
+            bar.update(1)
 
 
 def run_sweep(
@@ -310,7 +337,8 @@ def run_sweep(
     summary = RunSummary(total=len(scenarios), skipped=len(scenarios) - len(todo), mapper_cache=str(cdir) if cdir else None)
     summary.damaged = sum(1 for s in todo if result_path(step1, s).exists()) if not force else 0
     cache_dir = str(cdir) if cdir else None
-    chunks = plan_chunks(todo, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2))
+    compute, dups = clipped_duplicates(todo)
+    chunks = plan_chunks(compute, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2))
     bjobs = baseline_jobs(sweep, step1, scenarios, force) if baselines else []
     if progress:
         print(start_line(summary.total, len(todo), jobs if executor != "dask" else None), file=sys.stderr, flush=True)
@@ -319,18 +347,18 @@ def run_sweep(
         if not todo and not bjobs:
             pass
         elif executor == "dask":
-            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir, bjobs)
+            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir, bjobs, dups)
         elif jobs <= 1:
             def store(r: ScenarioResult | ScenarioFailure) -> None:
-                _store(step1, r, summary)
+                _store(step1, r, summary, dups, bar)
                 bar.update(1)
 
             for chunk in chunks:
-                _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar)
+                _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar, dups=dups)
             for job in bjobs:
                 _store_baselines(job, run_baseline_job(job), summary)
         else:
-            _run_pool(chunks, step1, jobs, summary, bar, cache_dir, bjobs)
+            _run_pool(chunks, step1, jobs, summary, bar, cache_dir, bjobs, dups)
     finally:
         bar.close()
     if cache_dir is not None and todo:
@@ -357,13 +385,17 @@ def start_line(total: int, todo: int, jobs: int | None) -> str:
     return text
 
 
-def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, chunk: list[Scenario] | None = None) -> None:
+def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, chunk: list[Scenario] | None = None,
+                 dups: Dups | None = None) -> None:
     for i, r in enumerate(c.results):
         if isinstance(r, bytes):  # encoded by the worker: written as is
-            save_encoded(step1, chunk[i], r)  # type: ignore[index]
+            sc = chunk[i]  # type: ignore[index]
+            p = save_encoded(step1, sc, r)
             summary.done += 1
+            if dups and sc in dups:
+                _store_duplicates(step1, load_result_bytes(r, p), dups.pop(sc), summary, bar)
         else:
-            _store(step1, r, summary)
+            _store(step1, r, summary, dups, bar)
         bar.update(1)
     summary.mapper_hits += c.hits
     summary.mapper_misses += c.misses
@@ -371,7 +403,7 @@ def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, ch
 
 def _run_pool(
     chunks: list[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None,
-    bjobs: Sequence[BaselineJob] = (),
+    bjobs: Sequence[BaselineJob] = (), dups: Dups | None = None,
 ) -> None:
     """A process pool with a bounded queue of work (baseline jobs first: the longest); results are stored as each completes."""
     work: list[Any] = list(bjobs) + list(chunks)
@@ -396,7 +428,7 @@ def _run_pool(
                 if isinstance(item, BaselineJob):
                     _store_baselines(item, fut.result(), summary)
                 else:
-                    _store_chunk(step1, fut.result(), summary, bar, item)
+                    _store_chunk(step1, fut.result(), summary, bar, item, dups)
             submit()
 
 
@@ -417,7 +449,7 @@ def _await_worker(client: Any, scheduler: str) -> None:
 
 def _run_dask(
     chunks: list[list[Scenario]], step1: Path, scheduler: str | None, summary: RunSummary, bar: tqdm, cache_dir: str | None,
-    bjobs: Sequence[BaselineJob] = (),
+    bjobs: Sequence[BaselineJob] = (), dups: Dups | None = None,
 ) -> None:
     """Submit the scenarios to an existing Dask distributed cluster (optional extra `distributed`)."""
     from acco.io.errors import EnvironmentFailure
@@ -442,7 +474,7 @@ def _run_dask(
             if fut in bfuts:
                 _store_baselines(bfuts[fut], fut.result(), summary)
             else:
-                _store_chunk(step1, fut.result(), summary, bar)
+                _store_chunk(step1, fut.result(), summary, bar, dups=dups)
 
 
 __all__ = ["BaselineJob", "CACHE_ENV", "ChunkResult", "baseline_jobs", "run_baseline_job", "RunSummary", "mapper_cache_dir", "plan_chunks", "run_chunk", "run_sweep", "safe_run", "write_manifest"]
