@@ -116,3 +116,81 @@ def test_a_worker_encoded_result_is_stored_for_its_duplicates(tmp_path: Path) ->
     assert (summary.done, summary.clipped) == (2, 1) and not dups
     _substacks.cache_clear()
     assert _bytes(load_result(result_path(step1, dup))) == _bytes(run_scenario(dup))
+
+
+# --- B: big sweeps stream ---------------------------------------------------------------------------------
+
+
+def _sweep_text(tile_x: list[int], tile_y: list[int], extra: str = "") -> str:
+    return (f"name: big\nhardware: [{HW}]\nworkloads: [{WL}]\ntile_x: {tile_x}\ntile_y: {tile_y}\n"
+            "caching: [[true, true], [false, false]]\ncut_max: 1\n" + extra)
+
+
+@pytest.mark.parametrize("text", [
+    _sweep_text([4], [1]),
+    _sweep_text([1, 4, 16], [1, 4], "targets: [energy, latency]\n"),
+    _sweep_text([2, 8], [3], "cuts: [[], [3], [2, 5]]\ninitial_dilation: [-1, 1]\nbatch: 2\n"),
+])
+def test_count_and_iter_scenarios_agree_with_expand(tmp_path: Path, text: str) -> None:
+    from acco.dse.scenarios import count_scenarios, iter_scenarios, iter_stems
+    from acco.provenance import sweep_record
+
+    p = tmp_path / "s.yaml"
+    p.write_text(text)
+    sweep = load_sweep(p)
+    scs = expand(sweep)
+    assert count_scenarios(sweep) == len(scs) > 0
+    assert list(iter_scenarios(sweep)) == scs
+    assert list(iter_stems(sweep)) == [sc.file_stem for sc in scs]
+    # the manifest's digest, streamed, is the one of the joined list
+    import hashlib
+
+    rec = sweep_record(sweep)
+    assert rec["scenarios"] == {"count": len(scs), "digest": hashlib.sha256("\n".join(sc.file_stem for sc in scs).encode()).hexdigest()}
+    assert rec == sweep_record(sweep, scs)
+
+
+def test_a_million_scenarios_are_counted_and_started_without_expanding(tmp_path: Path) -> None:
+    import itertools
+    import tracemalloc
+
+    from acco.dse.scenarios import count_scenarios, iter_scenarios
+
+    p = tmp_path / "s.yaml"
+    p.write_text(_sweep_text(list(range(1, 501)), list(range(1, 1001))))
+    sweep = load_sweep(p)
+    tracemalloc.start()
+    try:
+        assert count_scenarios(sweep) == 1_000_000
+        _, peak = tracemalloc.get_traced_memory()
+        assert peak < 1 << 20
+        tracemalloc.reset_peak()
+        first = list(itertools.islice(iter_scenarios(sweep), 1000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+    assert [(s.tile_x, s.tile_y, s.h_cache) for s in first[:2]] == [(1, 1, True), (2, 1, True)]
+    assert (first[-1].tile_x, first[-1].tile_y) == (500, 2)
+
+
+def test_batches_are_bounded_and_keep_a_groups_tiles_together(tmp_path: Path) -> None:
+    from acco.dse.runner import _batches
+
+    p = tmp_path / "s.yaml"
+    p.write_text(_sweep_text([1, 2, 3], [1, 2], "cuts: [[], [3], [2, 5]]\n"))
+    scs = expand(load_sweep(p))  # 2 cachings x 3 cuts = 6 groups of 6 tiles
+    batches = list(_batches(scs, 8))
+    assert [len(b) for b in batches] == [12, 12, 12]
+    assert [sc for b in batches for sc in b] == scs
+
+
+def test_a_streamed_run_in_small_batches_gives_the_same_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of one group at a time (and a rerun that skips them all) store what one batch stores."""
+    sweep = load_sweep(_write_sweep(tmp_path))
+    computed = _counting(monkeypatch)
+    monkeypatch.setattr(runner, "BATCH", 1)
+    s = run_sweep(sweep, tmp_path / "o", jobs=1, progress=False, baselines=False, mapper_cache="off")
+    assert (s.total, s.done, s.clipped, len(computed)) == (6, 6, 4, 2)
+    s = run_sweep(sweep, tmp_path / "o", jobs=1, progress=False, baselines=False, mapper_cache="off")
+    assert (s.total, s.skipped, s.done, len(computed)) == (6, 6, 0, 2)

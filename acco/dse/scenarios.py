@@ -7,13 +7,14 @@ so that consecutive scenarios share per-layer mapper searches in a worker's memo
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from acco import __version__
-from acco.dse.result import SCHEMA_VERSION, EntryTable, KindResult, RangeResult, Scenario, ScenarioResult
+from acco.dse.result import SCHEMA_VERSION, _settings_digest, EntryTable, KindResult, RangeResult, Scenario, ScenarioResult
 from acco.dse.sweep import Sweep, hardware_name, workload_name
 
 if TYPE_CHECKING:  # the model is imported by the functions that run it: `expand` (validate) stays light
@@ -29,25 +30,60 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def expand(sweep: Sweep) -> list[Scenario]:
-    """Every scenario of a sweep, grouped so that scenarios sharing layers are neighbours."""
-    out: list[Scenario] = []
+def _inputs_sha(hw_sha: str, wl_path: str) -> str:
+    return hashlib.sha256((hw_sha + file_sha256(wl_path)).encode()).hexdigest()
+
+
+def iter_scenarios(sweep: Sweep) -> Iterator[Scenario]:
+    """Every scenario of a sweep, one at a time (memory flat in the sweep's size), grouped so that
+    scenarios sharing layers are neighbours: hardware, workload, target, caching, dilation, cuts,
+    tile height, tile width (the last varies fastest)."""
     for hw in sweep.hardware:
         hw_sha = file_sha256(hw)
         for wl in sweep.workloads:
             wl_path = sweep.workload_path(hw, wl)
-            sha = hashlib.sha256((hw_sha + file_sha256(wl_path)).encode()).hexdigest()
+            sha = _inputs_sha(hw_sha, wl_path)
             for target in sweep.targets:
                 for h, v in sweep.caching:
                     for dil in sweep.initial_dilation:
                         for cuts in sweep.cuts:
                             for ty in sweep.tile_y:
                                 for tx in sweep.tile_x:
-                                    out.append(Scenario(
+                                    yield Scenario(
                                         hardware_name(hw), hw, workload_name(wl), wl_path, target, tx, ty, h, v,
                                         cuts, dil, sweep.batch, sweep.cut_max, sweep.mapper, sweep.seed, sha,
-                                    ))
-    return out
+                                    )
+
+
+def expand(sweep: Sweep) -> list[Scenario]:
+    """Every scenario of a sweep, as a list (`iter_scenarios`)."""
+    return list(iter_scenarios(sweep))
+
+
+def count_scenarios(sweep: Sweep) -> int:
+    """How many scenarios `iter_scenarios` gives: the product of the sweep's axis lengths (nothing expanded)."""
+    axes = (sweep.hardware, sweep.workloads, sweep.targets, sweep.caching, sweep.initial_dilation, sweep.cuts,
+            sweep.tile_y, sweep.tile_x)
+    return math.prod(len(a) for a in axes)
+
+
+def iter_stems(sweep: Sweep) -> Iterator[str]:
+    """`sc.file_stem` of every scenario of `iter_scenarios`, in order, built without the scenarios
+    (a few times faster: the manifest's digest of a big sweep)."""
+    for hw in sweep.hardware:
+        hw_sha = file_sha256(hw)
+        for wl in sweep.workloads:
+            sha = _inputs_sha(hw_sha, sweep.workload_path(hw, wl))
+            digest = _settings_digest(sweep.cut_max, sweep.mapper, sweep.seed, sha)
+            for target in sweep.targets:
+                head = f"{hardware_name(hw)}/{workload_name(wl)}/{target}/"
+                for h, v in sweep.caching:
+                    for dil in sweep.initial_dilation:
+                        for cuts in sweep.cuts:
+                            tail = f"_{h}_{v}_cuts-{'.'.join(str(c) for c in cuts)}_dil{dil}_b{sweep.batch}_{digest}"
+                            for ty in sweep.tile_y:
+                                for tx in sweep.tile_x:
+                                    yield f"{head}{tx}_{ty}{tail}"
 
 
 @lru_cache(maxsize=16)
@@ -208,4 +244,4 @@ def run_scenario(sc: Scenario, cache: Any = None) -> ScenarioResult:
     return ScenarioResult(SCHEMA_VERSION, __version__, replace(sc), ranges, time.perf_counter() - t0)
 
 
-__all__ = ["clip_key", "clipped_duplicates", "expand", "output_limits", "file_sha256", "run_scenario"]
+__all__ = ["clip_key", "clipped_duplicates", "count_scenarios", "expand", "iter_scenarios", "iter_stems", "output_limits", "file_sha256", "run_scenario"]
