@@ -194,3 +194,20 @@ def test_a_streamed_run_in_small_batches_gives_the_same_results(tmp_path: Path, 
     assert (s.total, s.done, s.clipped, len(computed)) == (6, 6, 4, 2)
     s = run_sweep(sweep, tmp_path / "o", jobs=1, progress=False, baselines=False, mapper_cache="off")
     assert (s.total, s.skipped, s.done, len(computed)) == (6, 6, 0, 2)
+
+
+def test_step1_says_how_many_were_clipped_duplicates_and_what_is_left(tmp_path: Path, capsys) -> None:
+    from acco.dse.cli import step1_main
+    from acco.dse.runner import start_line
+
+    sw = _write_sweep(tmp_path)
+    args = ["--sweep", str(sw), "--out", str(tmp_path / "o"), "--jobs", "1", "--no-baselines", "--mapper-cache", "off"]
+    assert step1_main(args) == 0
+    out = capsys.readouterr()
+    assert "step 1: 6 scenarios, 0 already done, 6 to compute" in out.err
+    assert "6 computed, 0 failed (4 served as clipped duplicates of another" in out.out
+    assert step1_main(args) == 0
+    out = capsys.readouterr()
+    assert "step 1: 6 scenarios, up to 6 already done (result files in the folder), 0 or more to compute" in out.err
+    assert "6 already done, 0 computed" in out.out and "clipped" not in out.out
+    assert start_line(10, None, 2, 4).startswith("step 1: 10 scenarios, up to 4 already done")
