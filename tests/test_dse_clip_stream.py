@@ -174,26 +174,33 @@ def test_a_million_scenarios_are_counted_and_started_without_expanding(tmp_path:
     assert (first[-1].tile_x, first[-1].tile_y) == (500, 2)
 
 
-def test_batches_are_bounded_and_keep_a_groups_tiles_together(tmp_path: Path) -> None:
+def test_batches_are_bounded_and_cut_between_tile_rows(tmp_path: Path) -> None:
     from acco.dse.runner import _batches
 
     p = tmp_path / "s.yaml"
     p.write_text(_sweep_text([1, 2, 3], [1, 2], "cuts: [[], [3], [2, 5]]\n"))
-    scs = expand(load_sweep(p))  # 2 cachings x 3 cuts = 6 groups of 6 tiles
+    scs = expand(load_sweep(p))  # 2 cachings x 3 cuts = 6 groups of 2 rows of 3 tiles
     batches = list(_batches(scs, 8))
-    assert [len(b) for b in batches] == [12, 12, 12]
+    assert [len(b) for b in batches] == [9] * 4
     assert [sc for b in batches for sc in b] == scs
+    assert all(len({(sc.tile_y, sc.cuts, sc.h_cache) for sc in b}) == 3 for b in batches)
+    assert [len(b) for b in _batches(scs, 12)] == [12] * 3
 
 
 def test_a_streamed_run_in_small_batches_gives_the_same_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of one group at a time (and a rerun that skips them all) store what one batch stores."""
+    """Batches of one tile row at a time (and a rerun that skips them all): equivalent tiles are found within a
+    batch (here: a row, 1 and 4 wide clip alike), every result is stored as computing it gives."""
     sweep = load_sweep(_write_sweep(tmp_path))
     computed = _counting(monkeypatch)
     monkeypatch.setattr(runner, "BATCH", 1)
     s = run_sweep(sweep, tmp_path / "o", jobs=1, progress=False, baselines=False, mapper_cache="off")
-    assert (s.total, s.done, s.clipped, len(computed)) == (6, 6, 4, 2)
+    assert (s.total, s.done, s.clipped, len(computed)) == (6, 6, 3, 3)
+    assert sorted(computed) == [(1, 4), (1, 16), (1, 40)]
+    _substacks.cache_clear()
+    for sc in expand(sweep):
+        assert _bytes(load_result(result_path(tmp_path / "o/step1", sc))) == _bytes(run_scenario(sc)), sc.id
     s = run_sweep(sweep, tmp_path / "o", jobs=1, progress=False, baselines=False, mapper_cache="off")
-    assert (s.total, s.skipped, s.done, len(computed)) == (6, 6, 0, 2)
+    assert (s.total, s.skipped, s.done, len(computed)) == (6, 6, 0, 3)
 
 
 def test_step1_says_how_many_were_clipped_duplicates_and_what_is_left(tmp_path: Path, capsys) -> None:

@@ -384,13 +384,17 @@ BATCH = 20_000
 
 
 def _batches(scenarios: Iterable[Scenario], size: int | None = None) -> Iterator[list[Scenario]]:
-    """Consecutive scenarios, `size` or a few more at a time, cut only between scenarios that differ by more than
-    their tile (so that `clipped_duplicates` sees every tile of a group: they are neighbours in `iter_scenarios`)."""
+    """Consecutive scenarios, `size` or up to a tile row (`len(sweep.tile_x)`) more at a time, cut only between
+    scenarios that differ by more than their tile width, so that a batch holds whole chunks (`plan_chunks`).
+    `clipped_duplicates` looks for equivalent tiles within a batch: a group of scenarios differing only by their
+    tile (neighbours in `iter_scenarios`) is seen whole when it holds at most `size` scenarios; a larger one
+    may have a few equivalent tiles computed once per batch, never a result stored for a scenario it is not
+    equivalent to."""
     size = BATCH if size is None else size
     batch: list[Scenario] = []
     last: tuple | None = None
     for sc in scenarios:
-        key = (sc.hardware_path, sc.workload_path, sc.target, sc.h_cache, sc.v_cache, sc.initial_dilation, sc.cuts)
+        key = (sc.hardware_path, sc.workload_path, sc.target, sc.h_cache, sc.v_cache, sc.initial_dilation, sc.cuts, sc.tile_y)
         if len(batch) >= size and key != last:
             yield batch
             batch = []
