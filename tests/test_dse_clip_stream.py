@@ -218,3 +218,29 @@ def test_step1_says_how_many_were_clipped_duplicates_and_what_is_left(tmp_path: 
     assert "step 1: 6 scenarios, up to 6 already done (result files in the folder), 0 or more to compute" in out.err
     assert "6 already done, 0 computed" in out.out and "clipped" not in out.out
     assert start_line(10, None, 2, 4).startswith("step 1: 10 scenarios, up to 4 already done")
+
+
+def test_step1_starts_computing_a_million_scenario_sweep_after_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Step 1 reads the sweep in batches: when the first scenario runs, at most a batch has been made."""
+    from acco.dse import scenarios
+
+    class Stop(BaseException):
+        pass
+
+    p = tmp_path / "s.yaml"
+    p.write_text(_sweep_text(list(range(1, 501)), list(range(1, 1001))))
+    made = []
+
+    def counted_iter(sweep):
+        for sc in scenarios.iter_scenarios(sweep):
+            made.append(None)
+            yield sc
+
+    def first(sc, cache=None):
+        raise Stop
+
+    monkeypatch.setattr(runner, "iter_scenarios", counted_iter)
+    monkeypatch.setattr(runner, "run_scenario", first)
+    with pytest.raises(Stop):
+        run_sweep(load_sweep(p), tmp_path / "o", jobs=1, progress=False, baselines=False, mapper_cache="off")
+    assert 0 < len(made) <= runner.BATCH + 500
