@@ -43,12 +43,12 @@ def validate_file(path: str | os.PathLike[str]) -> str:
         wl = workload_from_yaml(doc)
         return f"workload {wl.name}: {len(wl.layers)} layers"
     if isinstance(data, dict) and any(k in data for k in SWEEP_KEYS):
-        from acco.dse.scenarios import expand
+        from acco.dse.scenarios import count_scenarios
         from acco.dse.sweep import load_sweep
 
         sweep = load_sweep(path)  # also loads and checks every hardware and workload it names
         return (f"sweep {sweep.name}: {len(sweep.hardware)} hardware x {len(sweep.workloads)} workloads, "
-                f"{len(expand(sweep))} scenarios")
+                f"{count_scenarios(sweep)} scenarios")
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
         raise doc.error(
             KINDS_EXPECTED,

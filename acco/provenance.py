@@ -22,7 +22,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable
 
-from acco.dse.scenarios import expand, file_sha256
+from acco.dse.scenarios import file_sha256, iter_stems
 from acco.dse.sweep import Sweep
 
 FORMAT = "acco-provenance-1"
@@ -70,12 +70,16 @@ def input_paths(sweep: Sweep) -> list[str]:
 
 def sweep_record(sweep: Sweep, scenarios: Iterable[Any] | None = None) -> dict[str, Any]:
     """What the outputs of `sweep` are made from: the sweep file, the input files, the scenarios."""
-    stems = [sc.file_stem for sc in (expand(sweep) if scenarios is None else scenarios)]
+    stems = iter_stems(sweep) if scenarios is None else (sc.file_stem for sc in scenarios)
+    h, count = hashlib.sha256(), 0
+    for stem in stems:  # streamed: the digest of "\n".join(stems), memory flat in the sweep's size
+        h.update(f"\n{stem}".encode() if count else stem.encode())
+        count += 1
     return {
         "format": FORMAT,
         "sweep": {"name": sweep.name, "path": _label(sweep, sweep.path), "sha256": file_sha256(sweep.path)},
         "inputs": {_label(sweep, p): file_sha256(p) for p in input_paths(sweep)},
-        "scenarios": {"count": len(stems), "digest": hashlib.sha256("\n".join(stems).encode()).hexdigest()},
+        "scenarios": {"count": count, "digest": h.hexdigest()},
     }
 
 

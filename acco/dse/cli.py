@@ -101,7 +101,8 @@ def run_step1(args: argparse.Namespace) -> int:
     rate = s.done / s.seconds if s.seconds > 0 else 0.0
     print(
         f"step 1: {s.total} scenarios, {s.skipped} already done, {s.done} computed, {len(s.failed)} failed "
-        f"in {s.seconds:.1f} s ({rate:.2f} scenarios/s) -> {args.out}/step1/"
+        + (f"({s.clipped} served as clipped duplicates of another: same tile once clipped to the output) " if s.clipped else "")
+        + f"in {s.seconds:.1f} s ({rate:.2f} scenarios/s) -> {args.out}/step1/"
     )
     if s.damaged:
         print(f"  {s.damaged} damaged result files (checksum mismatch) were computed again", file=sys.stderr)

@@ -23,16 +23,20 @@ import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from itertools import chain
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from tqdm import tqdm
 
 from acco import __version__
 from acco.dse.result import Scenario, ScenarioFailure, ScenarioResult
-from acco.dse.scenarios import expand, file_sha256, group_key, run_scenario
-from acco.dse.store import baseline_path, encode_result, file_intact, is_done, result_path, save_encoded, save_failure, save_result
+from acco.dse.scenarios import clipped_duplicates, count_scenarios, file_sha256, group_key, iter_scenarios, run_scenario
+from acco.dse.store import (
+    baseline_path, encode_result, file_intact, is_done, load_result_bytes, result_files, result_path, save_encoded, save_failure,
+    save_result,
+)
 from acco.io.atomic import atomic_write_bytes
 from acco.io.staging import remove_stale
 from acco.stopping import worker_pool
@@ -62,6 +66,9 @@ class RunSummary:
     baseline_errors: list[str] = field(default_factory=list)
     #: result files found damaged (checksum mismatch) and therefore computed again
     damaged: int = 0
+    #: scenarios whose tile clips to the same tile as another's (`scenarios.clipped_duplicates`): served
+    #: with that scenario's result (counted in `done`) instead of being computed again
+    clipped: int = 0
 
     @property
     def mapper_hit_rate(self) -> float:
@@ -182,12 +189,17 @@ class BaselineJob:
         return f"{hardware_name(self.hardware_path)} / {workload_name(self.workload_path)}"
 
 
-def baseline_jobs(sweep: Sweep, step1: Path, scenarios: list[Scenario], force: bool = False) -> list[BaselineJob]:
-    """A job per hardware × workload of the sweep with scenarios whose baseline file is missing (all with `force`)."""
+def baseline_jobs(sweep: Sweep, step1: Path, scenarios: Iterable[Scenario] | None = None, force: bool = False) -> list[BaselineJob]:
+    """A job per hardware × workload of the sweep with scenarios whose baseline file is missing (all with `force`);
+    `scenarios` None: the sweep's (its hardware × workloads when it has any, nothing expanded)."""
     from acco.reports.baselines import BaselineSettings
 
     settings = BaselineSettings.from_sweep(sweep)
-    pairs = dict.fromkeys((s.hardware_path, s.workload_path) for s in scenarios)
+    if scenarios is None:
+        pairs = dict.fromkeys((h, sweep.workload_path(h, w)) for h in sweep.hardware for w in sweep.workloads) \
+            if count_scenarios(sweep) else {}
+    else:
+        pairs = dict.fromkeys((s.hardware_path, s.workload_path) for s in scenarios)
     jobs = [BaselineJob(h, w, settings, baseline_path(step1, h, w, settings)) for h, w in pairs]
     return [j for j in jobs if force or not file_intact(j.path)]
 
@@ -243,7 +255,7 @@ def plan_chunks(todo: list[Scenario], jobs: int = 1) -> list[list[Scenario]]:
     return chunks
 
 
-def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> Path:
+def write_manifest(step1: Path, sweep: Sweep, scenarios: Iterable[Scenario] | None = None) -> Path:
     """Record what this sweep's results are made from (`acco.provenance.sweep_record`: sweep, input hashes,
     scenarios) and the version, seed and mapper, in `step1/manifests/<sweep name>.json` (one per sweep:
     sweeps sharing a folder keep their own; Step 2 checks it)."""
@@ -270,13 +282,35 @@ def write_manifest(step1: Path, sweep: Sweep, scenarios: list[Scenario]) -> Path
     return p
 
 
-def _store(step1: Path, r: ScenarioResult | ScenarioFailure, summary: RunSummary) -> None:
+Dups = dict[Scenario, list[Scenario]]
+
+
+def _store(step1: Path, r: ScenarioResult | ScenarioFailure, summary: RunSummary, dups: Dups | None = None,
+           bar: tqdm | None = None) -> None:
     if isinstance(r, ScenarioFailure):
         save_failure(step1, r)
         summary.failed.append(f"{r.scenario.id}: {r.message}")
     else:
         save_result(step1, r)
         summary.done += 1
+    if dups:
+        _store_duplicates(step1, r, dups.pop(r.scenario, ()), summary, bar)
+
+
+def _store_duplicates(step1: Path, r: ScenarioResult | ScenarioFailure, same: Sequence[Scenario], summary: RunSummary,
+                      bar: tqdm | None) -> None:
+    """Store the result (or failure) of a computed scenario for each scenario clipping to the same tile, under its own
+    scenario (its own file, name and fields; everything else as computed, `seconds` the computation's)."""
+    for sc in same:
+        if isinstance(r, ScenarioFailure):
+            save_failure(step1, replace(r, scenario=sc))
+            summary.failed.append(f"{sc.id}: {r.message}")
+        else:
+            save_result(step1, replace(r, scenario=sc))
+            summary.done += 1
+        summary.clipped += 1
+        if bar is not None:
+            bar.update(1)
 
 
 def run_sweep(
@@ -304,36 +338,39 @@ def run_sweep(
     for folder in (step1, cdir):  # temporaries of killed runs
         if folder is not None:
             remove_stale(folder)
-    scenarios = expand(sweep)
-    write_manifest(step1, sweep, scenarios)
-    todo = [s for s in scenarios if force or not is_done(step1, s)]
-    summary = RunSummary(total=len(scenarios), skipped=len(scenarios) - len(todo), mapper_cache=str(cdir) if cdir else None)
-    summary.damaged = sum(1 for s in todo if result_path(step1, s).exists()) if not force else 0
+    write_manifest(step1, sweep)
+    summary = RunSummary(total=count_scenarios(sweep), mapper_cache=str(cdir) if cdir else None)
     cache_dir = str(cdir) if cdir else None
-    chunks = plan_chunks(todo, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2))
-    bjobs = baseline_jobs(sweep, step1, scenarios, force) if baselines else []
+    bjobs = baseline_jobs(sweep, step1, None, force) if baselines else []
+    present = 0 if force else len(result_files(step1))
     if progress:
-        print(start_line(summary.total, len(todo), jobs if executor != "dask" else None), file=sys.stderr, flush=True)
-    bar = tqdm(total=len(todo), desc="step 1", unit="scenario", disable=not progress, file=sys.stderr)
+        todo = summary.total if not present else None
+        print(start_line(summary.total, todo, jobs if executor != "dask" else None, present), file=sys.stderr, flush=True)
+    bar = tqdm(total=summary.total, desc="step 1", unit="scenario", disable=not progress, file=sys.stderr)
+    dups: Dups = {}
+    work = _stream(sweep, step1, force, 1 if executor != "dask" and jobs <= 1 else max(jobs, 2), summary, bar, dups)
+    first = next(work, None)
+    chunks = chain([first], work) if first is not None else iter(())
     try:
-        if not todo and not bjobs:
+        if first is None and not bjobs:
             pass
         elif executor == "dask":
-            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir, bjobs)
+            chunks = list(chunks)  # type: ignore[assignment]  # Dask maps a list
+            _run_dask(chunks, step1, scheduler, summary, bar, cache_dir, bjobs, dups)
         elif jobs <= 1:
             def store(r: ScenarioResult | ScenarioFailure) -> None:
-                _store(step1, r, summary)
+                _store(step1, r, summary, dups, bar)
                 bar.update(1)
 
             for chunk in chunks:
-                _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar)
+                _store_chunk(step1, run_chunk(chunk, cache_dir, store), summary, bar, dups=dups)
             for job in bjobs:
                 _store_baselines(job, run_baseline_job(job), summary)
         else:
-            _run_pool(chunks, step1, jobs, summary, bar, cache_dir, bjobs)
+            _run_pool(chunks, step1, jobs, summary, bar, cache_dir, bjobs, dups)
     finally:
         bar.close()
-    if cache_dir is not None and todo:
+    if cache_dir is not None and (summary.done or summary.failed):
         try:
             compact_dir(cache_dir)
         except OSError:
@@ -342,14 +379,60 @@ def run_sweep(
     return summary
 
 
+#: scenarios read from the sweep at a time (`_batches`): memory stays flat in the sweep's size
+BATCH = 20_000
+
+
+def _batches(scenarios: Iterable[Scenario], size: int | None = None) -> Iterator[list[Scenario]]:
+    """Consecutive scenarios, `size` or up to a tile row (`len(sweep.tile_x)`) more at a time, cut only between
+    scenarios that differ by more than their tile width, so that a batch holds whole chunks (`plan_chunks`).
+    `clipped_duplicates` looks for equivalent tiles within a batch: a group of scenarios differing only by their
+    tile (neighbours in `iter_scenarios`) is seen whole when it holds at most `size` scenarios; a larger one
+    may have a few equivalent tiles computed once per batch, never a result stored for a scenario it is not
+    equivalent to."""
+    size = BATCH if size is None else size
+    batch: list[Scenario] = []
+    last: tuple | None = None
+    for sc in scenarios:
+        key = (sc.hardware_path, sc.workload_path, sc.target, sc.h_cache, sc.v_cache, sc.initial_dilation, sc.cuts, sc.tile_y)
+        if len(batch) >= size and key != last:
+            yield batch
+            batch = []
+        batch.append(sc)
+        last = key
+    if batch:
+        yield batch
+
+
+def _stream(sweep: Sweep, step1: Path, force: bool, jobs: int, summary: RunSummary, bar: tqdm, dups: Dups) -> Iterator[list[Scenario]]:
+    """The chunks to run, made batch by batch as they are asked for: scenarios already done are counted as skipped
+    (and damaged ones as such), clipped duplicates go into `dups` (served when the scenario they copy is stored)."""
+    for batch in _batches(iter_scenarios(sweep)):
+        todo = [s for s in batch if force or not is_done(step1, s)]
+        summary.skipped += len(batch) - len(todo)
+        bar.update(len(batch) - len(todo))
+        if not force:
+            summary.damaged += sum(1 for s in todo if result_path(step1, s).exists())
+        compute, d = clipped_duplicates(todo)
+        dups.update(d)
+        yield from plan_chunks(compute, jobs)
+
+
 #: CPU seconds per scenario for the estimate printed before a run: the paper grid's 3,780 scenarios took
 #: 568 s on 2 cores with a cold mapper cache (docs/pipeline.md); a rough guide, tqdm refines it as it runs
 CPU_SECONDS_PER_SCENARIO = 0.3
 
 
-def start_line(total: int, todo: int, jobs: int | None) -> str:
-    """What Step 1 says before it starts: the scenario count, what is left, and a rough time estimate."""
-    text = f"step 1: {total:,} scenarios, {total - todo:,} already done, {todo:,} to compute"
+def start_line(total: int, todo: int | None, jobs: int | None, present: int = 0) -> str:
+    """What Step 1 says before it starts: the scenario count, what is left, and a rough time estimate.
+
+    `todo` None: not known before the run (scenarios stream; `present` result files are in the folder, those
+    of this sweep are skipped as they come): the estimate is for the scenarios beyond `present`."""
+    if todo is None:
+        todo = max(total - present, 0)
+        text = f"step 1: {total:,} scenarios, up to {present:,} already done (result files in the folder), {todo:,} or more to compute"
+    else:
+        text = f"step 1: {total:,} scenarios, {total - todo:,} already done, {todo:,} to compute"
     if todo and jobs:
         secs = todo * CPU_SECONDS_PER_SCENARIO / jobs
         est = f"{secs / 60:.0f} min" if secs >= 90 else f"{max(secs, 1):.0f} s"
@@ -357,24 +440,28 @@ def start_line(total: int, todo: int, jobs: int | None) -> str:
     return text
 
 
-def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, chunk: list[Scenario] | None = None) -> None:
+def _store_chunk(step1: Path, c: ChunkResult, summary: RunSummary, bar: tqdm, chunk: list[Scenario] | None = None,
+                 dups: Dups | None = None) -> None:
     for i, r in enumerate(c.results):
         if isinstance(r, bytes):  # encoded by the worker: written as is
-            save_encoded(step1, chunk[i], r)  # type: ignore[index]
+            sc = chunk[i]  # type: ignore[index]
+            p = save_encoded(step1, sc, r)
             summary.done += 1
+            if dups and sc in dups:
+                _store_duplicates(step1, load_result_bytes(r, p), dups.pop(sc), summary, bar)
         else:
-            _store(step1, r, summary)
+            _store(step1, r, summary, dups, bar)
         bar.update(1)
     summary.mapper_hits += c.hits
     summary.mapper_misses += c.misses
 
 
 def _run_pool(
-    chunks: list[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None,
-    bjobs: Sequence[BaselineJob] = (),
+    chunks: Iterable[list[Scenario]], step1: Path, jobs: int, summary: RunSummary, bar: tqdm, cache_dir: str | None,
+    bjobs: Sequence[BaselineJob] = (), dups: Dups | None = None,
 ) -> None:
     """A process pool with a bounded queue of work (baseline jobs first: the longest); results are stored as each completes."""
-    work: list[Any] = list(bjobs) + list(chunks)
+    work = chain(bjobs, chunks)
     with worker_pool(jobs, worker_init) as ex:
         pending: dict[Future, Any] = {}
         it: Iterable[Any] = iter(work)
@@ -396,7 +483,7 @@ def _run_pool(
                 if isinstance(item, BaselineJob):
                     _store_baselines(item, fut.result(), summary)
                 else:
-                    _store_chunk(step1, fut.result(), summary, bar, item)
+                    _store_chunk(step1, fut.result(), summary, bar, item, dups)
             submit()
 
 
@@ -417,7 +504,7 @@ def _await_worker(client: Any, scheduler: str) -> None:
 
 def _run_dask(
     chunks: list[list[Scenario]], step1: Path, scheduler: str | None, summary: RunSummary, bar: tqdm, cache_dir: str | None,
-    bjobs: Sequence[BaselineJob] = (),
+    bjobs: Sequence[BaselineJob] = (), dups: Dups | None = None,
 ) -> None:
     """Submit the scenarios to an existing Dask distributed cluster (optional extra `distributed`)."""
     from acco.io.errors import EnvironmentFailure
@@ -442,7 +529,7 @@ def _run_dask(
             if fut in bfuts:
                 _store_baselines(bfuts[fut], fut.result(), summary)
             else:
-                _store_chunk(step1, fut.result(), summary, bar)
+                _store_chunk(step1, fut.result(), summary, bar, dups=dups)
 
 
 __all__ = ["BaselineJob", "CACHE_ENV", "ChunkResult", "baseline_jobs", "run_baseline_job", "RunSummary", "mapper_cache_dir", "plan_chunks", "run_chunk", "run_sweep", "safe_run", "write_manifest"]
