@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 from acco.cost import LayerCost, evaluate
+from acco.errors import InputError
 from acco.hardware import Accelerator
 from acco.io import check_spatial_mapping, load_hardware, load_temporal_mapping, load_workload
-from acco.io.errors import InputError
 from acco.model_versions import DEFAULT_MODEL, MODELS, check_model  # noqa: F401  (MODELS: part of the API)
 from acco.search import DoesNotFit, LomaConfig, SalsaConfig, best_mapping
 from acco.search.loma import SearchResult

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from acco.io.errors import InputError
+from acco.errors import InputError
 from acco.io.hardware import accelerator_from_yaml
 from acco.io.onnx_cli import add_import_onnx_parser
 from acco.io.workload import workload_from_yaml

@@ -205,7 +205,7 @@ def open_study(out: str | os.PathLike[str], exit_code: int = exitcodes.OK) -> St
     """Read a finished run under `out` (plain `pandas.read_csv` of every Step-2 and Step-3 table)."""
     d = Path(out)
     if not (d / "step2").is_dir():
-        from acco.io.errors import InputError
+        from acco.errors import InputError
 
         raise InputError(str(d / "step2"), "", "the tables of a finished run (acco run --out DIR writes them)", "no such folder")
     figures = sorted((d / "step3").glob("*.png"))

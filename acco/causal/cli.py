@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from acco.io.errors import InputError
+from acco.errors import InputError
 
 EXIT_OK = 0
 

@@ -23,7 +23,7 @@ from acco.depthfirst.caching import cache_in_bits, largest_alive, stack_weight_b
 from acco.depthfirst.config import DfConfig
 from acco.depthfirst.geometry import StackGraph, backpropagate, graph_of, memoised, tile_grid, with_full_sizes
 from acco.depthfirst.stacks import check_cuts, substack, weight_overflow_cuts
-from acco.io.errors import InputError
+from acco.errors import InputError
 from acco.workload.layer import InputNode
 from acco.workload.network import Workload
 

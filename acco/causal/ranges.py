@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 from acco.causal.transform import CAUSAL_SOURCE
 from acco.depthfirst.geometry import StackGraph
-from acco.io.errors import InputError
+from acco.errors import InputError
 
 Range = tuple[int | None, int | None]
 

@@ -14,8 +14,8 @@ from math import ceil
 from typing import Mapping
 
 from acco.depthfirst.geometry import StackGraph, graph_of, with_full_sizes, with_sizes
+from acco.errors import InputError
 from acco.frozendict import FrozenDict
-from acco.io.errors import InputError
 from acco.workload.layer import InputNode, Layer, Relation
 from acco.workload.network import Workload
 

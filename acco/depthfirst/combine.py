@@ -449,7 +449,7 @@ def check_stack(stack_graph: StackGraph, acc: Accelerator, cfg: DfConfig) -> DfC
     """InputError for a tile larger than the stack output or weights that fit no memory; the config to use."""
     from acco.depthfirst.caching import stack_weight_bits
     from acco.depthfirst.stacks import CLI_SOURCE
-    from acco.io.errors import InputError
+    from acco.errors import InputError
 
     out = stack_graph.nodes[stack_graph.output_id]
     ox, oy = out.loop_sizes.get("OX", 1), out.loop_sizes.get("OY", 1)

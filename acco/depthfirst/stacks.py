@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acco.depthfirst.geometry import StackGraph, tensor_dims, weight_bits
+from acco.errors import InputError
 from acco.frozendict import FrozenDict
 from acco.hardware.models import Accelerator
-from acco.io.errors import InputError
 from acco.workload.layer import InputNode, Layer
 
 CLI_SOURCE = "depth-first settings"

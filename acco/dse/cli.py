@@ -15,7 +15,8 @@ import sys
 from typing import Any, Callable, Sequence
 
 from acco import exitcodes
-from acco.io.errors import EnvironmentFailure, InputError, describe_os_error
+from acco.errors import EnvironmentFailure, InputError
+from acco.io.errors import describe_os_error
 from acco.provenance import ProvenanceError
 from acco.stopping import Stopped, install_handlers, kill_workers, restore_handlers
 

@@ -16,7 +16,7 @@ import functools
 import os
 from pathlib import Path
 
-from acco.io.errors import InputError
+from acco.errors import InputError
 from acco.io.yamlfile import Field, read_yaml
 
 INPUTS = "inputs"

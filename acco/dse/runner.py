@@ -507,7 +507,7 @@ def _run_dask(
     bjobs: Sequence[BaselineJob] = (), dups: Dups | None = None,
 ) -> None:
     """Submit the scenarios to an existing Dask distributed cluster (optional extra `distributed`)."""
-    from acco.io.errors import EnvironmentFailure
+    from acco.errors import EnvironmentFailure
 
     try:
         from distributed import Client, as_completed

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from acco.dse import locate
-from acco.io.errors import InputError
-from acco.model_versions import DEFAULT_MODEL, MODELS
+from acco.errors import InputError
 from acco.io.yamlfile import Field, read_yaml
+from acco.model_versions import DEFAULT_MODEL, MODELS
 
 TARGETS = ("energy", "latency", "edp")
 ENGINES = ("loma", "salsa")

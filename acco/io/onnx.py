@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
 
+from acco.errors import InputError
 from acco.hardware.models import MEMORY_OPERANDS
-from acco.io.errors import InputError, show
+from acco.io.errors import show
 from acco.io.workload import workload_from_yaml
 from acco.io.yamlfile import Field, one_of, read_yaml
 from acco.io.zigzag import select_mapping_entry

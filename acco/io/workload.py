@@ -10,9 +10,10 @@ import os
 import re
 from math import prod
 
+from acco.errors import InputError
 from acco.frozendict import FrozenDict
 from acco.hardware.models import MEMORY_OPERANDS, Accelerator
-from acco.io.errors import InputError, show
+from acco.io.errors import show
 from acco.io.yamlfile import Field, one_of, read_yaml
 from acco.workload.layer import InputNode, Layer, Relation
 from acco.workload.network import Workload, is_acyclic

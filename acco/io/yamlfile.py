@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from acco.io.errors import InputError, show
+from acco.errors import InputError
+from acco.io.errors import show
 
 #: marker for "no value given" (distinct from an explicit YAML null)
 MISSING: Any = object()

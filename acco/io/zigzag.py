@@ -36,7 +36,8 @@ from acco.hardware.models import (
     OperationalArray,
     Port,
 )
-from acco.io.errors import InputError, show
+from acco.errors import InputError
+from acco.io.errors import show
 from acco.io.workload import check_layer_size, parse_equation, parse_relation
 from acco.io.yamlfile import Field, LineDict, LineList, one_of, read_yaml
 from acco.workload.layer import InputNode, Layer, Relation

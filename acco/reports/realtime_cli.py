@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acco.io.errors import InputError
+from acco.errors import InputError
 
 
 def add_realtime_parser(sub: Any) -> None:
