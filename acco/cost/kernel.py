@@ -29,34 +29,17 @@ evaluator is used and the results are the same.
 from __future__ import annotations
 
 import importlib
-import os
 from contextlib import contextmanager
 from math import gcd
 
 import numpy as np
 
 from acco.cost.batch import BatchCosts, BatchEvaluator
-
-try:  # pragma: no cover - exercised through `available()`
-    import numba
-
-    _NUMBA = True
-except ImportError:  # pragma: no cover
-    numba = None
-    _NUMBA = False
+from acco.jit import _NUMBA, _jit, available, numba  # noqa: F401  (kernel.available: used by acco.search)
 
 _BIG = np.iinfo(np.int64).max // 4
 _TL, _FH, _FL, _TH = 0, 1, 2, 3
 _DIRS = ("tl", "fh", "fl", "th")
-
-
-def available() -> bool:
-    """Whether the compiled evaluator is used (numba importable and not switched off by ACCO_EVALUATOR=numpy)."""
-    return _NUMBA and os.environ.get("ACCO_EVALUATOR", "").lower() != "numpy"
-
-
-def _jit(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if _NUMBA else fn
 
 
 @contextmanager

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from acco.cost.kernel import available as staircase_compiled
+from acco.jit import available as staircase_compiled
 from acco.reports.cuttext import cut_text
 from acco.reports.staircase import dominated_by_sorted, merge_keep, staircase
 

@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from acco.cost.kernel import _jit, available
+from acco.jit import _jit, available
 
 
 def _sweep_py(sb: list, sp: list, insert: list) -> list[bool]:
