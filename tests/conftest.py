@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,18 @@ def meta():
 def stft():
     """stftCNN x0.25, 1x output, with Meta_prototype's spatial mapping."""
     return load_workload(INPUTS / "workloads" / "Meta_prototype" / "stftCNN_fixed_unrolling_oxoy_025_1x.yaml")
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The small depth-first test hardware (tests/data/df_toy_hw.yaml)."""
+    return load_hardware(DATA / "df_toy_hw.yaml")
+
+
+def with_lb(acc, bits):
+    """`acc` with its activation local buffer A_LB resized to `bits`."""
+    return replace(acc, levels=tuple(
+        replace(lv, instance=replace(lv.instance, size=bits)) if lv.name == "A_LB" else lv for lv in acc.levels))
 
 
 def pytest_configure(config):

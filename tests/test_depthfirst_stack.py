@@ -15,21 +15,11 @@ from acco.depthfirst.stacks import substack, units, weight_overflow_cuts
 from acco.depthfirst.synthetic import chain
 from acco.io import InputError, load_hardware, load_workload
 from acco.search import LomaConfig
-from tests.conftest import DATA, INPUTS
+from tests.conftest import DATA, INPUTS, with_lb
 
 FAST = LomaConfig(lpf_limit=4)
 MODES = {1: (False, False), 2: (True, False), 3: (True, True)}
 META = INPUTS / "hardware" / "Meta_prototype_DF.yaml"
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load_hardware(DATA / "df_toy_hw.yaml")
-
-
-def with_lb(acc, bits):
-    return replace(acc, levels=tuple(
-        replace(lv, instance=replace(lv.instance, size=bits)) if lv.name == "A_LB" else lv for lv in acc.levels))
 
 
 def two_conv_wl(ox=64, oy=8):

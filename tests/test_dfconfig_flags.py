@@ -27,20 +27,10 @@ from acco.depthfirst.synthetic import chain
 from acco.depthfirst.tiles import plan_tiles
 from acco.io import load_hardware
 from acco.search import LomaConfig
-from tests.conftest import DATA
+from tests.conftest import DATA, with_lb
 
 FAST = LomaConfig(lpf_limit=4)
 PJ_PER_BIT = 12 / 128  # one bit copied between A_LB and A_GB (read one side, write the other)
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load_hardware(DATA / "df_toy_hw.yaml")
-
-
-def with_lb(acc, bits):
-    return replace(acc, levels=tuple(
-        replace(lv, instance=replace(lv.instance, size=bits)) if lv.name == "A_LB" else lv for lv in acc.levels))
 
 
 def wl():
